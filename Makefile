@@ -1,0 +1,75 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+# Rasa 3.6 needs Python 3.8-3.10: pyenv's 3.10 (see .python-version), else python3.10.
+PYTHON310 ?= $(shell PYENV_VERSION=3.10.13 pyenv which python 2>/dev/null || command -v python3.10)
+MODEL := models/assistant.tar.gz
+TRAINING_INPUTS := config.yml domain.yml knowledge/clinic_config.yml $(shell find data -name '*.yml')
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONWARNINGS := ignore
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help install run shell test train validate eval-nlu lock clean
+
+help:
+	@echo "make run    install, train if the data changed, start the assistant"
+	@echo "make test   install and run every test"
+	@echo "make shell  chat with the running assistant in this terminal"
+	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10.13)"; exit 1; }
+	@echo "Installing Python dependencies into $(VENV) ..."
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+		-r requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+build/domain: domain.yml knowledge/clinic_config.yml scripts/build_domain.py $(VENV)/.installed
+	@$(PY) -m scripts.build_domain
+	@touch $@
+
+# Rasa's own fingerprint skips unchanged parts; make skips the call when no input changed.
+$(MODEL): $(TRAINING_INPUTS) build/domain $(VENV)/.installed
+	@mkdir -p var/logs
+	@echo "Training the model (log: var/logs/train.log) ..."
+	@start=$$(date +%s); \
+	$(RASA) train --domain build/domain --data data --config config.yml \
+		--out models --fixed-model-name assistant > var/logs/train.log 2>&1 \
+		|| { tail -n 40 var/logs/train.log; exit 1; }; \
+	echo "Model ready in $$(( $$(date +%s) - start ))s: $(MODEL)"
+	@touch $@
+
+train: $(MODEL)
+
+run: $(MODEL)
+	@$(PY) -m scripts.serve
+
+shell: install
+	@$(PY) -m scripts.chat
+
+validate: build/domain
+	$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning
+
+test: $(MODEL)
+	@$(MAKE) --no-print-directory validate
+	$(PY) -m pytest tests -q
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out var/test-results/core
+
+eval-nlu: $(VENV)/.installed build/domain
+	$(PY) -m scripts.compare_pipelines
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v "^pkg_resources" > requirements.lock
+
+clean:
+	rm -rf build models var/test-results .rasa

@@ -1,0 +1,1 @@
+"""The action server package (rasa-sdk): custom actions and the pure logic behind them."""

@@ -1,0 +1,84 @@
+"""The clinic's contact details: loaded from the clinic-editable YAML file and validated."""
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CLINIC_CONFIG_PATH = PROJECT_ROOT / "knowledge" / "clinic_config.yml"
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,24}$")
+_EMERGENCY = re.compile(r"^[0-9]{2,6}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+
+
+class ClinicConfigError(ValueError):
+    """The clinic config file is missing, unreadable or has wrong values."""
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    """What patients are told about how to reach the clinic."""
+
+    name: str
+    phone: str
+    booking_url: str
+    opening_hours: str
+    emergency_number: str
+
+    def as_slots(self) -> Dict[str, str]:
+        """The values as the domain's `clinic_*` slots that responses read."""
+        return {f"clinic_{key}": value for key, value in asdict(self).items()}
+
+
+_CHECKS = {
+    "name": (None, "the clinic's name, e.g. Riverside Skin Clinic"),
+    "phone": (_PHONE, "a phone number of digits, spaces and + ( ) - ."),
+    "booking_url": (_URL, "a web address starting with http:// or https://"),
+    "opening_hours": (None, "e.g. Monday to Friday 9am to 6pm"),
+    "emergency_number": (_EMERGENCY, "digits only, e.g. 911, 112 or 999"),
+}
+
+
+def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig:
+    """Validate the parsed YAML and return the config, or raise listing every problem."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("clinic"), dict):
+        raise ClinicConfigError(f"{source}: expected a top-level 'clinic:' section.")
+    section: Dict[str, Any] = raw["clinic"]
+    problems: List[str] = []
+    for key in sorted(set(section) - set(_CHECKS)):
+        problems.append(f"unknown key '{key}' (allowed: {', '.join(_CHECKS)})")
+    values: Dict[str, str] = {}
+    for key, (pattern, hint) in _CHECKS.items():
+        value = section.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems.append(f"'{key}' is missing or empty ({hint})")
+            continue
+        # YAML reads 911 as a number; a phone-like value must be quoted to keep leading zeros.
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            problems.append(f"'{key}' must be text ({hint})")
+            continue
+        text = str(value).strip()
+        if pattern is not None and not pattern.match(text):
+            problems.append(f"'{key}' has an invalid value {text!r} ({hint})")
+            continue
+        values[key] = text
+    if problems:
+        raise ClinicConfigError(
+            f"{source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+        )
+    return ClinicConfig(**values)
+
+
+def load_clinic_config(path: Path = CLINIC_CONFIG_PATH) -> ClinicConfig:
+    """Read and validate the clinic config file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ClinicConfigError(f"{path}: file not found.") from None
+    except yaml.YAMLError as error:
+        raise ClinicConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_clinic_config(raw, source=str(path))

@@ -1,0 +1,177 @@
+"""Start the action server and the Rasa server, wait until both answer, stop both cleanly.
+
+Used by `make run` and by the integration tests, so both run the servers the same way.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
+VAR_DIR = PROJECT_ROOT / "var"
+
+# Quiet libraries and no telemetry, in every process we start.
+QUIET_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "PYTHONWARNINGS": "ignore",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def runtime_env(action_port: int, tracker_db: Path) -> Dict[str, str]:
+    """Environment for the servers: the caller's variables win over these defaults."""
+    defaults = {
+        "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
+        "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
+        "LOCK_STORE_TYPE": "in_memory",
+        "REDIS_HOST": "localhost",
+        "REDIS_PORT": "6379",
+        "REDIS_PASSWORD": "",
+    }
+    env = {**defaults, **os.environ, **QUIET_ENV}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    return env
+
+
+@dataclass
+class Servers:
+    """The two running server processes and where to reach them."""
+
+    rasa_port: int
+    action_port: int
+    log_dir: Path
+    processes: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with code {process.returncode}; see {log}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s; see {log}:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _stop(processes: List[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_action_server(servers: Servers, env: Dict[str, str]) -> subprocess.Popen:
+    """Start the action server and wait until its health check answers."""
+    log = servers.log_dir / "actions.log"
+    process = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+         "--port", str(servers.action_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    servers.processes.append(process)
+    _wait_until_up(f"http://localhost:{servers.action_port}/health", process, log, 60)
+    return process
+
+
+def start_rasa_server(servers: Servers, env: Dict[str, str], model: Path) -> subprocess.Popen:
+    """Start the Rasa server with the REST channel and wait until it answers."""
+    log = servers.log_dir / "rasa.log"
+    process = subprocess.Popen(
+        [str(VENV_BIN / "rasa"), "run", "--model", str(model),
+         "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
+         "--credentials", "credentials.yml"],
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    servers.processes.append(process)
+    _wait_until_up(f"http://localhost:{servers.rasa_port}/webhooks/rest/", process, log, 180)
+    return process
+
+
+@contextmanager
+def running_servers(
+    rasa_port: int = 5005,
+    action_port: int = 5055,
+    model: Path = DEFAULT_MODEL,
+    tracker_db: Path = VAR_DIR / "conversations.db",
+    log_dir: Path = VAR_DIR / "logs",
+    extra_env: Optional[Dict[str, str]] = None,
+) -> Iterator[Servers]:
+    """Run both servers for the duration of the block, then stop them."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    env = {**runtime_env(action_port, tracker_db), **(extra_env or {})}
+    servers = Servers(rasa_port=rasa_port, action_port=action_port, log_dir=log_dir)
+    try:
+        start_action_server(servers, env)
+        start_rasa_server(servers, env, model)
+        yield servers
+    finally:
+        _stop(servers.processes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
+    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    print("Starting the action server and the Rasa server (logs in var/logs/) ...", flush=True)
+    try:
+        with running_servers(args.rasa_port, args.action_port, args.model) as servers:
+            print(
+                f"\nThe assistant is up after {time.monotonic() - started:.1f}s.\n"
+                f"  Talk to it in this terminal:  make shell   (in a second terminal)\n"
+                f"  REST channel:                 POST {servers.rest_url}\n"
+                f'                                body {{"sender": "me", "message": "does it hurt?"}}\n'
+                f"  Action server:                http://localhost:{servers.action_port}/health\n"
+                f"Press Ctrl-C to stop both servers.",
+                flush=True,
+            )
+            while all(p.poll() is None for p in servers.processes):
+                time.sleep(1)
+            sys.exit("A server stopped unexpectedly; see var/logs/.")
+    except KeyboardInterrupt:
+        print("\nStopping ... stopped.")
+    except RuntimeError as error:
+        sys.exit(f"Could not start the assistant: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Every factual sentence the bot says about microneedling must come from the clinic's article."""
+
+import re
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = PROJECT_ROOT.parent / "shared" / "article" / "microneedling.txt"
+ARTICLE_COPY = PROJECT_ROOT / "knowledge" / "microneedling_article.txt"
+
+# Responses that say nothing about microneedling itself: conversation and clinic contact.
+EXEMPT = {
+    "utter_greet",
+    "utter_goodbye",
+    "utter_you_are_welcome",
+    "utter_iamabot",
+    "utter_capabilities",
+    "utter_menu",
+    "utter_cannot_answer",
+    "utter_booking",
+    "utter_human",
+}
+
+# The light edits the article allows: its typo fixed, a sentence-initial connective
+# or an "also" dropped when a sentence is quoted on its own.
+TYPO_FIXES = {"tiny needs": "tiny needles"}
+DROPPABLE_OPENERS = ("however, ", "for example, ")
+
+
+def normalise(sentence: str) -> str:
+    text = sentence.lower().replace("\u2019", "'")
+    for typo, fix in TYPO_FIXES.items():
+        text = text.replace(typo, fix)
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".!?")
+    for opener in DROPPABLE_OPENERS:
+        if text.startswith(opener):
+            text = text[len(opener):]
+    text = re.sub(r"\balso\b ", "", text)
+    return text
+
+
+def sentences(text: str) -> List[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def article_sentences() -> set:
+    return {normalise(s) for s in sentences(ARTICLE_COPY.read_text(encoding="utf-8"))}
+
+
+def responses() -> Dict[str, List[str]]:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return {
+        name: [variant["text"] for variant in variants if "text" in variant]
+        for name, variants in domain["responses"].items()
+    }
+
+
+GROUNDED = sorted(name for name in responses() if name not in EXEMPT)
+
+
+def test_article_copy_matches_the_source_article() -> None:
+    if not ARTICLE.exists():
+        pytest.skip(f"{ARTICLE} is not on this machine; the committed copy is checked below")
+    assert ARTICLE_COPY.read_text(encoding="utf-8") == ARTICLE.read_text(encoding="utf-8")
+
+
+def test_every_topic_has_a_grounded_answer() -> None:
+    assert len(GROUNDED) == 13, GROUNDED
+
+
+def test_exempt_responses_exist() -> None:
+    assert EXEMPT <= set(responses()), EXEMPT - set(responses())
+
+
+@pytest.mark.parametrize("response", GROUNDED)
+def test_response_sentences_come_from_the_article(response: str) -> None:
+    known = article_sentences()
+    for text in responses()[response]:
+        ungrounded = [s for s in sentences(text) if normalise(s) not in known]
+        assert not ungrounded, f"{response} says what the article does not: {ungrounded}"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Microneedling can cure acne scars in one session.",
+        "You shouldn't get microneedling if you have eczema.",
+        "Microneedling is painless.",
+    ],
+)
+def test_invented_or_altered_sentences_are_caught(sentence: str) -> None:
+    assert normalise(sentence) not in article_sentences()
