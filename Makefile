@@ -37,8 +37,11 @@ build/domain: domain.yml knowledge/clinic_config.yml scripts/build_domain.py $(V
 	@$(PY) -m scripts.build_domain
 	@touch $@
 
+build/spacy_en_lookup: scripts/build_spacy_model.py $(VENV)/.installed
+	@$(PY) -m scripts.build_spacy_model
+
 # Rasa's own fingerprint skips unchanged parts; make skips the call when no input changed.
-$(MODEL): $(TRAINING_INPUTS) build/domain $(VENV)/.installed
+$(MODEL): $(TRAINING_INPUTS) build/domain build/spacy_en_lookup $(VENV)/.installed
 	@mkdir -p var/logs
 	@echo "Training the model (log: var/logs/train.log) ..."
 	@start=$$(date +%s); \
@@ -59,13 +62,13 @@ shell: install
 validate: build/domain
 	$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning
 
-test: $(MODEL)
+test: $(MODEL) build/spacy_en_lookup
 	@$(MAKE) --no-print-directory validate
 	$(PY) -m pytest tests -q
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out var/test-results/core
 
-eval-nlu: $(VENV)/.installed build/domain
+eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines
 
 lock:

@@ -52,11 +52,19 @@ class Servers:
     rasa_port: int
     action_port: int
     log_dir: Path
+    env: Dict[str, str]
+    model: Path
     processes: List[subprocess.Popen] = field(default_factory=list)
 
     @property
     def rest_url(self) -> str:
         return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
+
+    def restart_rasa_server(self) -> None:
+        """Stop the Rasa server and start a new one (the action server keeps running)."""
+        rasa = self.processes.pop()
+        _stop([rasa])
+        start_rasa_server(self)
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -93,13 +101,13 @@ def _stop(processes: List[subprocess.Popen]) -> None:
             process.wait()
 
 
-def start_action_server(servers: Servers, env: Dict[str, str]) -> subprocess.Popen:
+def start_action_server(servers: Servers) -> subprocess.Popen:
     """Start the action server and wait until its health check answers."""
     log = servers.log_dir / "actions.log"
     process = subprocess.Popen(
         [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(servers.action_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     servers.processes.append(process)
@@ -107,14 +115,14 @@ def start_action_server(servers: Servers, env: Dict[str, str]) -> subprocess.Pop
     return process
 
 
-def start_rasa_server(servers: Servers, env: Dict[str, str], model: Path) -> subprocess.Popen:
+def start_rasa_server(servers: Servers) -> subprocess.Popen:
     """Start the Rasa server with the REST channel and wait until it answers."""
     log = servers.log_dir / "rasa.log"
     process = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "--model", str(model),
+        [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
          "--credentials", "credentials.yml"],
-        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     servers.processes.append(process)
@@ -135,16 +143,23 @@ def running_servers(
     log_dir.mkdir(parents=True, exist_ok=True)
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     env = {**runtime_env(action_port, tracker_db), **(extra_env or {})}
-    servers = Servers(rasa_port=rasa_port, action_port=action_port, log_dir=log_dir)
+    servers = Servers(rasa_port, action_port, log_dir, env, model)
     try:
-        start_action_server(servers, env)
-        start_rasa_server(servers, env, model)
+        start_action_server(servers)
+        start_rasa_server(servers)
         yield servers
     finally:
         _stop(servers.processes)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Ctrl-C and a plain `kill` both stop the servers, even when started in the background.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
@@ -168,7 +183,7 @@ def main() -> None:
                 time.sleep(1)
             sys.exit("A server stopped unexpectedly; see var/logs/.")
     except KeyboardInterrupt:
-        print("\nStopping ... stopped.")
+        print("\nStopped both servers.")
     except RuntimeError as error:
         sys.exit(f"Could not start the assistant: {error}")
 

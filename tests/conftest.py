@@ -1,0 +1,80 @@
+"""Shared fixtures: the trained model, the domain's responses, and the real servers."""
+
+import json
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from actions.clinic_config import load_clinic_config  # noqa: E402
+from scripts.serve import Servers, running_servers  # noqa: E402
+
+MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    assert MODEL.exists(), f"{MODEL} is missing: run the tests with `make test`, which trains it"
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def expected_reply() -> Callable[[str], str]:
+    """The text of a domain response as a patient sees it, clinic details filled in."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    slots = load_clinic_config().as_slots()
+
+    def render(response: str) -> str:
+        return domain["responses"][response][0]["text"].format(**slots)
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The real action server and Rasa server on free ports, with their own SQLite tracker store."""
+    workdir = tmp_path_factory.mktemp("servers")
+    tracker_db = workdir / "conversations.db"
+    action_port = free_port()
+    with running_servers(
+        rasa_port=free_port(),
+        action_port=action_port,
+        model=model_path,
+        tracker_db=tracker_db,
+        log_dir=workdir / "logs",
+        extra_env={
+            "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
+            "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
+            "LOCK_STORE_TYPE": "in_memory",
+        },
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def say(servers: Servers) -> Callable[[str, str], List[Dict]]:
+    """Send one message over the REST channel and return the bot's replies."""
+
+    def send(sender: str, message: str) -> List[Dict]:
+        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
+        request = urllib.request.Request(
+            servers.rest_url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            return json.loads(response.read().decode("utf-8"))
+
+    return send

@@ -1,0 +1,122 @@
+"""A patient's conversation over the REST channel, against the real action and Rasa servers."""
+
+import re
+import sqlite3
+import uuid
+from typing import Callable, Dict, List
+
+import pytest
+
+from actions.clinic_config import load_clinic_config
+from scripts.serve import Servers
+
+Say = Callable[[str, str], List[Dict]]
+
+TOPIC_QUESTIONS = {
+    "utter_what_is": "so what is microneedling?",
+    "utter_benefits": "what can it do for my skin",
+    "utter_scars": "will it help my acne scars",
+    "utter_pain": "is it painful",
+    "utter_side_effects": "any side effects?",
+    "utter_sun": "can i sunbathe after microneedling",
+    "utter_contraindications": "who shouldn't have microneedling",
+    "utter_medications": "does it matter what medication i'm on",
+    "utter_active_acne": "im breaking out at the moment, should i still come in",
+    "utter_permanence": "is microneedling permanent",
+    "utter_results_timing": "how soon do results show",
+    "utter_procedure": "how is it done, do i have to stay in hospital",
+    "utter_alternatives": "what if microneedling isn't right for me",
+}
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def texts(replies: List[Dict]) -> List[str]:
+    return [reply["text"] for reply in replies if "text" in reply]
+
+
+@pytest.mark.parametrize("response, question", sorted(TOPIC_QUESTIONS.items()))
+def test_each_topic_gets_the_articles_answer(
+    say: Say, expected_reply: Callable[[str], str], response: str, question: str
+) -> None:
+    assert texts(say(new_sender(), question)) == [expected_reply(response)]
+
+
+def test_greeting_says_what_it_can_do_with_the_clinic_name(say: Say) -> None:
+    [greeting] = texts(say(new_sender(), "hello"))
+    assert load_clinic_config().name in greeting
+    assert "microneedling" in greeting
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much does microneedling cost",
+        "how many minutes is a session",
+        "does insurance cover it",
+        "should i get botox instead",
+        "can i use a dermaroller at home",
+        "asdkjh qwpoe zzxv",
+    ],
+)
+def test_what_the_article_does_not_cover_gets_an_honest_answer_and_the_clinic(
+    say: Say, question: str
+) -> None:
+    clinic = load_clinic_config()
+    [reply] = texts(say(new_sender(), question))
+    assert reply.startswith("Sorry, I can't answer that.")
+    assert clinic.phone in reply and clinic.booking_url in reply
+    # No invented figures: the only digits are the clinic's own details.
+    leftover = reply.replace(clinic.phone, "").replace(clinic.booking_url, "")
+    leftover = leftover.replace(clinic.opening_hours, "")
+    assert not re.search(r"\d", leftover)
+
+
+def test_booking_and_a_person_get_the_clinic_details(say: Say) -> None:
+    clinic = load_clinic_config()
+    [booking] = texts(say(new_sender(), "i'd like to book an appointment"))
+    assert clinic.booking_url in booking and clinic.phone in booking
+    [human] = texts(say(new_sender(), "can i speak to a real person please"))
+    assert clinic.phone in human and clinic.opening_hours in human
+    assert clinic.emergency_number in human
+
+
+def test_it_says_it_is_a_virtual_assistant(say: Say) -> None:
+    [reply] = texts(say(new_sender(), "am i chatting with a bot?"))
+    assert "virtual assistant" in reply
+
+
+def test_the_menu_offers_buttons_that_work(say: Say, expected_reply: Callable[[str], str]) -> None:
+    sender = new_sender()
+    [menu] = say(sender, "menu")
+    payloads = {button["title"]: button["payload"] for button in menu["buttons"]}
+    assert texts(say(sender, payloads["Does it hurt?"])) == [expected_reply("utter_pain")]
+
+
+def test_a_conversation_survives_a_restart_of_the_rasa_server(
+    servers: Servers, say: Say, expected_reply: Callable[[str], str]
+) -> None:
+    sender = new_sender()
+    say(sender, "hi")
+    say(sender, "does it hurt")
+    db = servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")
+    before = _user_messages(db, sender)
+    assert before == ["hi", "does it hurt"]
+
+    servers.restart_rasa_server()
+
+    assert texts(say(sender, "who shouldn't get it")) == [expected_reply("utter_contraindications")]
+    assert _user_messages(db, sender) == ["hi", "does it hurt", "who shouldn't get it"]
+
+
+def _user_messages(db: str, sender: str) -> List[str]:
+    import json
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+            (sender,),
+        ).fetchall()
+    return [json.loads(data)["text"] for (data,) in rows]

@@ -1,0 +1,47 @@
+"""The trained model understands patients' own wording: accuracy on the held-out set."""
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import List
+
+import pytest
+import yaml
+
+from scripts.nlu_evaluation import Prediction, accuracy, load_examples, per_intent, predict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_ACCURACY = 0.90
+
+
+@pytest.fixture(scope="module")
+def predictions(model_path: Path) -> List[Prediction]:
+    logging.disable(logging.WARNING)
+    try:
+        return predict(model_path, load_examples())
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def test_heldout_has_at_least_ten_examples_per_intent() -> None:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    counts = Counter(intent for _, intent in load_examples())
+    assert set(counts) == set(domain["intents"])
+    assert min(counts.values()) >= 10, counts
+
+
+def test_heldout_examples_are_never_trained_on() -> None:
+    trained = set()
+    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        trained |= {text.lower() for text, _ in load_examples(path)}
+    leaked = [text for text, _ in load_examples() if text.lower() in trained]
+    assert not leaked
+
+
+def test_heldout_intent_accuracy(predictions: List[Prediction]) -> None:
+    score = accuracy(predictions)
+    report = "\n".join(
+        f"{intent}: recall {row['recall']:.2f}" for intent, row in per_intent(predictions).items()
+    )
+    print(f"\nheld-out intent accuracy {score:.3f} on {len(predictions)} examples\n{report}")
+    assert score >= MIN_ACCURACY
