@@ -1,15 +1,16 @@
 """Every factual sentence the bot says about microneedling must come from the clinic's article."""
 
-import re
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 import yaml
 
+from actions.article import ARTICLE_PATH as ARTICLE_COPY
+from actions.article import article_sentences, normalise, ungrounded_sentences
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = PROJECT_ROOT.parent / "shared" / "article" / "microneedling.txt"
-ARTICLE_COPY = PROJECT_ROOT / "knowledge" / "microneedling_article.txt"
 
 # Responses that say nothing about microneedling itself: conversation and clinic contact.
 EXEMPT = {
@@ -23,32 +24,6 @@ EXEMPT = {
     "utter_booking",
     "utter_human",
 }
-
-# The light edits the article allows: its typo fixed, a sentence-initial connective
-# or an "also" dropped when a sentence is quoted on its own.
-TYPO_FIXES = {"tiny needs": "tiny needles"}
-DROPPABLE_OPENERS = ("however, ", "for example, ")
-
-
-def normalise(sentence: str) -> str:
-    text = sentence.lower().replace("\u2019", "'")
-    for typo, fix in TYPO_FIXES.items():
-        text = text.replace(typo, fix)
-    text = re.sub(r"\s+", " ", text).strip().rstrip(".!?")
-    for opener in DROPPABLE_OPENERS:
-        if text.startswith(opener):
-            text = text[len(opener):]
-    text = re.sub(r"\balso\b ", "", text)
-    return text
-
-
-def sentences(text: str) -> List[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-
-
-def article_sentences() -> set:
-    return {normalise(s) for s in sentences(ARTICLE_COPY.read_text(encoding="utf-8"))}
-
 
 def responses() -> Dict[str, List[str]]:
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -77,9 +52,8 @@ def test_exempt_responses_exist() -> None:
 
 @pytest.mark.parametrize("response", GROUNDED)
 def test_response_sentences_come_from_the_article(response: str) -> None:
-    known = article_sentences()
     for text in responses()[response]:
-        ungrounded = [s for s in sentences(text) if normalise(s) not in known]
+        ungrounded = ungrounded_sentences(text)
         assert not ungrounded, f"{response} says what the article does not: {ungrounded}"
 
 

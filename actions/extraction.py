@@ -1,0 +1,440 @@
+"""Find what a patient says about themself: conditions and medications, with their context.
+
+spaCy (`spacy.blank("en")`, no pretrained model exists here) with medspaCy's target
+matcher for the synonyms in the rules file and ConText for negation, someone else, past,
+uncertainty and hypotheticals. Pure functions: no Rasa imports.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from actions.contraindication_rules import Rules, load_rules
+
+CURRENT, PAST, UNSURE = "current", "past", "unsure"
+NEGATED, FAMILY, HYPOTHETICAL = "negated", "family", "hypothetical"
+# The patient's own findings; the other statuses are not about the patient now or ever.
+PATIENT_STATUSES = (CURRENT, PAST, UNSURE)
+NOT_A_FINDING = "NOT_A_FINDING"
+
+# ConText category -> status, strongest first: "I never had eczema" is negated, not past.
+_STATUS_BY_CATEGORY = (
+    ("NEGATED_EXISTENCE", NEGATED),
+    ("FAMILY", FAMILY),
+    ("HYPOTHETICAL", HYPOTHETICAL),
+    ("HISTORICAL", PAST),
+    ("POSSIBLE_EXISTENCE", UNSURE),
+)
+
+# Lay phrasing medspaCy's clinical defaults miss. (literal, category, direction); a
+# longer phrase wins over a shorter one it overlaps ("not sure if" over "not" and "if").
+_LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
+    # negation
+    ("don't have", "NEGATED_EXISTENCE", "FORWARD"),
+    ("dont have", "NEGATED_EXISTENCE", "FORWARD"),
+    ("do not have", "NEGATED_EXISTENCE", "FORWARD"),
+    ("haven't got", "NEGATED_EXISTENCE", "FORWARD"),
+    ("havent got", "NEGATED_EXISTENCE", "FORWARD"),
+    ("never", "NEGATED_EXISTENCE", "FORWARD"),
+    ("never had", "NEGATED_EXISTENCE", "FORWARD"),
+    ("never taken", "NEGATED_EXISTENCE", "FORWARD"),
+    ("never used", "NEGATED_EXISTENCE", "FORWARD"),
+    ("never been on", "NEGATED_EXISTENCE", "FORWARD"),
+    ("not on", "NEGATED_EXISTENCE", "FORWARD"),
+    ("not taking", "NEGATED_EXISTENCE", "FORWARD"),
+    ("not using", "NEGATED_EXISTENCE", "FORWARD"),
+    ("nope", "NEGATED_EXISTENCE", "BIDIRECTIONAL"),
+    ("nah", "NEGATED_EXISTENCE", "BIDIRECTIONAL"),
+    ("none", "NEGATED_EXISTENCE", "FORWARD"),
+    ("nothing", "NEGATED_EXISTENCE", "FORWARD"),
+    ("nothing like", "NEGATED_EXISTENCE", "FORWARD"),
+    ("free of", "NEGATED_EXISTENCE", "FORWARD"),
+    ("not", "NEGATED_EXISTENCE", "BACKWARD"),
+    # uncertainty
+    ("not sure", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("not sure if", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("not sure whether", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("not really sure", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("not certain", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("unsure", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("unsure if", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("don't know if", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("dont know if", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("no idea if", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("idk if", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("might", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("might be", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("may have", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("maybe", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("possibly", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("probably", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("i think", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("i guess", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("could be", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("could it be", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("could this be", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("could the", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("perhaps", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("suspect", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("hard to say", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("can't remember", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("undiagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("never diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("never been diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("never got diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("never got them diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("never got it diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    ("not diagnosed", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
+    # past
+    ("used to", "HISTORICAL", "BIDIRECTIONAL"),
+    ("had", "HISTORICAL", "FORWARD"),
+    ("was on", "HISTORICAL", "FORWARD"),
+    ("were on", "HISTORICAL", "FORWARD"),
+    ("went on", "HISTORICAL", "FORWARD"),
+    ("took", "HISTORICAL", "FORWARD"),
+    ("stopped", "HISTORICAL", "BIDIRECTIONAL"),
+    ("quit", "HISTORICAL", "FORWARD"),
+    ("came off", "HISTORICAL", "FORWARD"),
+    ("finished", "HISTORICAL", "BIDIRECTIONAL"),
+    ("as a kid", "HISTORICAL", "BACKWARD"),
+    ("as a child", "HISTORICAL", "BACKWARD"),
+    ("as a baby", "HISTORICAL", "BACKWARD"),
+    ("as a teen", "HISTORICAL", "BACKWARD"),
+    ("as a teenager", "HISTORICAL", "BACKWARD"),
+    ("when i was", "HISTORICAL", "BIDIRECTIONAL"),
+    ("when i was younger", "HISTORICAL", "BIDIRECTIONAL"),
+    ("growing up", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in high school", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in my teens", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in my twenties", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in my 20s", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in my thirties", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in my 30s", "HISTORICAL", "BIDIRECTIONAL"),
+    ("years ago", "HISTORICAL", "BACKWARD"),
+    ("last year", "HISTORICAL", "BIDIRECTIONAL"),
+    ("in the past", "HISTORICAL", "BIDIRECTIONAL"),
+    ("back in", "HISTORICAL", "BIDIRECTIONAL"),
+    ("gone now", "HISTORICAL", "BACKWARD"),
+    ("is gone", "HISTORICAL", "BACKWARD"),
+    ("it's gone", "HISTORICAL", "BACKWARD"),
+    ("its gone", "HISTORICAL", "BACKWARD"),
+    ("fine now", "HISTORICAL", "BACKWARD"),
+    ("went away", "HISTORICAL", "BACKWARD"),
+    ("cleared up", "HISTORICAL", "BACKWARD"),
+    ("cleared", "HISTORICAL", "BIDIRECTIONAL"),
+    ("grew out of", "HISTORICAL", "FORWARD"),
+    ("outgrew", "HISTORICAL", "FORWARD"),
+    ("no longer", "HISTORICAL", "BIDIRECTIONAL"),
+    ("not anymore", "HISTORICAL", "BACKWARD"),
+    ("anymore", "HISTORICAL", "BACKWARD"),
+    ("any more", "HISTORICAL", "BACKWARD"),
+    ("haven't had it", "HISTORICAL", "BACKWARD"),
+    ("haven't had it for years", "HISTORICAL", "BACKWARD"),
+    ("previously", "HISTORICAL", "BIDIRECTIONAL"),
+    ("a while ago", "HISTORICAL", "BACKWARD"),
+    ("ages ago", "HISTORICAL", "BACKWARD"),
+    # still current: "have had eczema for years", "since I was a kid", "on and off"
+    ("have had", "PSEUDO", "PSEUDO"),
+    ("has had", "PSEUDO", "PSEUDO"),
+    ("had it for", "PSEUDO", "PSEUDO"),
+    ("since i was", "PSEUDO", "PSEUDO"),
+    ("since i was a kid", "PSEUDO", "PSEUDO"),
+    ("since i was a baby", "PSEUDO", "PSEUDO"),
+    ("since i was a child", "PSEUDO", "PSEUDO"),
+    ("since childhood", "PSEUDO", "PSEUDO"),
+    ("on and off", "PSEUDO", "PSEUDO"),
+    ("still have", "PSEUDO", "PSEUDO"),
+    ("can't remember the name", "PSEUDO", "PSEUDO"),
+    ("can't remember the names", "PSEUDO", "PSEUDO"),
+    ("cant remember the name", "PSEUDO", "PSEUDO"),
+    ("don't remember the name", "PSEUDO", "PSEUDO"),
+    ("forget the name", "PSEUDO", "PSEUDO"),
+    ("forgot the name", "PSEUDO", "PSEUDO"),
+    # someone else
+    ("my mom", "FAMILY", "FORWARD"),
+    ("my mum", "FAMILY", "FORWARD"),
+    ("my mother", "FAMILY", "FORWARD"),
+    ("my dad", "FAMILY", "FORWARD"),
+    ("my father", "FAMILY", "FORWARD"),
+    ("my sister", "FAMILY", "FORWARD"),
+    ("my brother", "FAMILY", "FORWARD"),
+    ("my daughter", "FAMILY", "FORWARD"),
+    ("my son", "FAMILY", "FORWARD"),
+    ("my kid", "FAMILY", "FORWARD"),
+    ("my child", "FAMILY", "FORWARD"),
+    ("my husband", "FAMILY", "FORWARD"),
+    ("my wife", "FAMILY", "FORWARD"),
+    ("my partner", "FAMILY", "FORWARD"),
+    ("my boyfriend", "FAMILY", "FORWARD"),
+    ("my girlfriend", "FAMILY", "FORWARD"),
+    ("my friend", "FAMILY", "FORWARD"),
+    ("my aunt", "FAMILY", "FORWARD"),
+    ("my uncle", "FAMILY", "FORWARD"),
+    ("my cousin", "FAMILY", "FORWARD"),
+    ("my gran", "FAMILY", "FORWARD"),
+    ("my grandma", "FAMILY", "FORWARD"),
+    ("my grandmother", "FAMILY", "FORWARD"),
+    ("my grandpa", "FAMILY", "FORWARD"),
+    ("my roommate", "FAMILY", "FORWARD"),
+    ("my coworker", "FAMILY", "FORWARD"),
+    ("runs in my family", "FAMILY", "BACKWARD"),
+    ("runs in the family", "FAMILY", "BACKWARD"),
+    # general questions and what-ifs
+    ("what if", "HYPOTHETICAL", "FORWARD"),
+    ("if i get", "HYPOTHETICAL", "FORWARD"),
+    ("if i have", "HYPOTHETICAL", "FORWARD"),
+    ("if i'm", "HYPOTHETICAL", "FORWARD"),
+    ("if im", "HYPOTHETICAL", "FORWARD"),
+    ("if i need", "HYPOTHETICAL", "FORWARD"),
+    ("if you have", "HYPOTHETICAL", "FORWARD"),
+    ("if you get", "HYPOTHETICAL", "FORWARD"),
+    ("if you're", "HYPOTHETICAL", "FORWARD"),
+    ("if someone", "HYPOTHETICAL", "FORWARD"),
+    ("in case", "HYPOTHETICAL", "FORWARD"),
+    ("people with", "HYPOTHETICAL", "FORWARD"),
+    ("people who have", "HYPOTHETICAL", "FORWARD"),
+    ("people taking", "HYPOTHETICAL", "FORWARD"),
+    ("people on", "HYPOTHETICAL", "FORWARD"),
+    ("someone with", "HYPOTHETICAL", "FORWARD"),
+    ("someone on", "HYPOTHETICAL", "FORWARD"),
+    ("someone taking", "HYPOTHETICAL", "FORWARD"),
+    ("anyone with", "HYPOTHETICAL", "FORWARD"),
+    ("anyone on", "HYPOTHETICAL", "FORWARD"),
+    ("anyone taking", "HYPOTHETICAL", "FORWARD"),
+    ("those with", "HYPOTHETICAL", "FORWARD"),
+    ("patients with", "HYPOTHETICAL", "FORWARD"),
+    ("worried about getting", "HYPOTHETICAL", "FORWARD"),
+    ("afraid of getting", "HYPOTHETICAL", "FORWARD"),
+    ("cause a", "HYPOTHETICAL", "FORWARD"),
+    ("cause", "HYPOTHETICAL", "FORWARD"),
+    ("give me", "HYPOTHETICAL", "FORWARD"),
+    ("make my", "HYPOTHETICAL", "FORWARD"),
+    ("what is", "HYPOTHETICAL", "FORWARD"),
+    ("what's", "HYPOTHETICAL", "FORWARD"),
+    ("whats", "HYPOTHETICAL", "FORWARD"),
+    ("what about", "HYPOTHETICAL", "FORWARD"),
+    # The patient speaking about themself ends a family member's scope (and only that:
+    # a comma must not end "no eczema, psoriasis or rosacea").
+    ("i", "SELF", "FORWARD"),
+    ("i'm", "SELF", "FORWARD"),
+    ("im", "SELF", "FORWARD"),
+    ("me", "SELF", "FORWARD"),
+    ("myself", "SELF", "FORWARD"),
+    ("but", "SELF", "FORWARD"),
+    (",", "SELF", "FORWARD"),
+    (";", "SELF", "FORWARD"),
+    # A new clause about something else ends every scope.
+    ("just", "TERMINATE", "TERMINATE"),
+    ("only", "TERMINATE", "TERMINATE"),
+    ("except", "TERMINATE", "TERMINATE"),
+    ("apart from", "TERMINATE", "TERMINATE"),
+    ("other than", "TERMINATE", "TERMINATE"),
+    ("besides", "TERMINATE", "TERMINATE"),
+    ("and i", "TERMINATE", "TERMINATE"),
+    ("and i'm", "TERMINATE", "TERMINATE"),
+    ("and im", "TERMINATE", "TERMINATE"),
+)
+
+# "I've had eczema for years" is current: the contraction splits into two tokens.
+_HAVE_HAD = [{"LOWER": {"IN": ["'ve", "ve", "have", "has", "'s"]}}, {"LOWER": "had"}]
+
+# A question that opens the sentence ("does psoriasis matter?", "is accutane a problem?")
+# asks in general, unless the patient names it as theirs ("is my rosacea a problem?").
+_QUESTION_OPENERS = ["does", "do", "is", "are", "can", "could", "will", "would", "should", "how"]
+_OWN = {"my", "i", "i'm", "im", "me", "mine"}
+
+
+def _general_question(target: object, modifier: object, span_between: object) -> bool:
+    return not any(token.lower_ in _OWN for token in span_between)
+
+
+# Telling the patient shares a family member's condition ("and so do I").
+_ME_TOO = re.compile(r"\b(so do i|me too|i do too|i have it too|same here|as do i|i also have it)\b")
+# Generic medication words, superseded when the same text names the medication.
+_GENERIC_MEDICATION = {"medication", "medications", "medicine", "medicines", "meds", "med",
+                       "pills", "tablets", "prescription"}
+# How many words before a "... word" target its required word may stand.
+_WINDOW = 6
+_ENDED = {"anymore", "any more", "not anymore", "no longer"}
+
+# medspaCy defaults written for clinical notes that misread patients' words:
+# "fragrance free" is not a negation, "worried about my rosacea" is not uncertainty,
+# "hydrocortisone as needed" is not hypothetical, a resolved condition is past.
+_CLINICAL_ONLY = {"free", "resolved", "now resolved", "no longer present", "worried about",
+                  "concerned about", "as needed", "return", "decline", "prophylaxis"}
+
+
+def _default_context_rules_path() -> str:
+    import medspacy.context.context as context_module
+
+    # Where medspaCy itself looks for its English defaults.
+    return str(Path(context_module.__file__).resolve().parents[2] / "resources" / "en" / "context_rules.json")
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A condition or medication named in the text, and how it was said."""
+
+    condition: str
+    text: str
+    status: str
+
+
+def _damerau_at_most_one(a: str, b: str) -> bool:
+    """True when `a` becomes `b` by one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def _fuzzy_vocabulary(rules: Rules) -> Dict[str, str]:
+    words = {}
+    for condition in rules.conditions.values():
+        for synonym in condition.synonyms:
+            if " " not in synonym and len(synonym) >= 6:
+                words[synonym.lower()] = synonym.lower()
+    return words
+
+
+def correct_typos(text: str, vocabulary: Dict[str, str]) -> str:
+    """Replace a word one typo away from a one-word synonym (same first letter) with it."""
+
+    def fix(match: "re.Match[str]") -> str:
+        word = match.group(0)
+        lower = word.lower()
+        if len(lower) < 6 or lower in vocabulary:
+            return word
+        for known in vocabulary:
+            if known[0] == lower[0] and _damerau_at_most_one(lower, known):
+                return known
+        return word
+
+    return _WORD.sub(fix, text)
+
+
+class Extractor:
+    """The spaCy + medspaCy pipeline built from the rules' synonyms."""
+
+    def __init__(self, rules: Rules) -> None:
+        import spacy
+        from loguru import logger as loguru_logger
+        from medspacy.context import ConTextRule
+        from medspacy.target_matcher import TargetRule
+
+        # medspaCy's dependencies log every step at DEBUG through loguru.
+        loguru_logger.remove()
+        self.rules = rules
+        self.vocabulary = _fuzzy_vocabulary(rules)
+        self.nlp = spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        matcher = self.nlp.add_pipe("medspacy_target_matcher")
+        # "skin ... sensitive": the target is "sensitive", kept only when "skin" comes
+        # shortly before it, so the words in between stay free to negate or qualify it.
+        self.needs_before: Dict[Tuple[str, str], set] = {}
+        targets = []
+        for condition in rules.conditions.values():
+            for synonym in condition.synonyms:
+                literal = synonym.lower()
+                if "..." in literal:
+                    before, literal = (part.strip() for part in literal.split("...", 1))
+                    self.needs_before.setdefault((condition.key, literal), set()).add(before)
+                targets.append(TargetRule(literal, condition.key))
+        targets += [TargetRule(phrase.lower(), NOT_A_FINDING) for phrase in rules.not_findings]
+        matcher.add(targets)
+        context = self.nlp.add_pipe("medspacy_context", config={"rules": None})
+        context.add([
+            rule for rule in ConTextRule.from_json(_default_context_rules_path())
+            if rule.literal not in _CLINICAL_ONLY
+        ])
+        context.add([
+            ConTextRule(literal, category, direction=direction)
+            for literal, category, direction in _LAY_CONTEXT
+        ])
+        context.add([
+            ConTextRule("have had", "PSEUDO", pattern=_HAVE_HAD, direction="PSEUDO"),
+            # "will my skin be sensitive after the treatment?" asks about an effect, not a finding.
+            *(ConTextRule(phrase, "HYPOTHETICAL", direction="BACKWARD", max_scope=3)
+              for phrase in ("after the treatment", "after treatment", "after microneedling",
+                             "after the procedure", "afterwards", "afterward")),
+            ConTextRule(
+                "question opener", "HYPOTHETICAL", direction="FORWARD", max_scope=4,
+                pattern=[{"LOWER": {"IN": _QUESTION_OPENERS}, "IS_SENT_START": True}],
+                on_modifies=_general_question,
+            ),
+            # "eczema no." / "psoriasis? nope" answer a listed condition with a no.
+            ConTextRule("trailing no", "NEGATED_EXISTENCE", direction="BACKWARD", max_scope=2,
+                        pattern=[{"LOWER": {"IN": ["no", "nope", "nah"]}}, {"IS_PUNCT": True}]),
+        ])
+        # medspaCy 1.3's `terminating_types` option is lost (it keeps an iterator), so set
+        # the terminations on the rules: the patient's own words end these scopes.
+        for rule in context.rules:
+            if rule.category in ("FAMILY", "HISTORICAL"):
+                rule.terminated_by.add("SELF")
+
+    def mentions(self, text: str) -> List[Mention]:
+        """Every condition named in `text`, each with its status."""
+        corrected = correct_typos(text, self.vocabulary)
+        doc = self.nlp(corrected)
+        me_too = bool(_ME_TOO.search(corrected.lower()))
+        found = []
+        for entity in doc.ents:
+            if entity.label_ == NOT_A_FINDING or not self._has_required_words(entity):
+                continue
+            found.append(Mention(entity.label_, entity.text, self._status(entity, me_too)))
+        named = {m.status for m in found if m.condition != "other_medication"
+                 and self.rules.conditions[m.condition].question == "medication"}
+        return [m for m in found if not (m.text.lower() in _GENERIC_MEDICATION and m.status in named)]
+
+    def _has_required_words(self, entity: object) -> bool:
+        required = self.needs_before.get((entity.label_, entity.text.lower()))
+        if not required:
+            return True
+        window = entity.doc[max(entity.sent.start, entity.start - _WINDOW):entity.start].text.lower()
+        return any(re.search(rf"\b{re.escape(word)}\b", window) for word in required)
+
+    @staticmethod
+    def _status(entity: object, me_too: bool) -> str:
+        modifiers = entity._.modifiers
+        categories = {modifier.category for modifier in modifiers}
+        if me_too and "FAMILY" in categories:
+            categories.discard("FAMILY")
+        # "not on accutane anymore": ended, so past rather than never.
+        if "NEGATED_EXISTENCE" in categories and any(
+            m.category == "HISTORICAL" and m.rule.literal in _ENDED for m in modifiers
+        ):
+            categories.discard("NEGATED_EXISTENCE")
+        return next((s for c, s in _STATUS_BY_CATEGORY if c in categories), CURRENT)
+
+
+@lru_cache(maxsize=1)
+def default_extractor() -> Extractor:
+    return Extractor(load_rules())
+
+
+def patient_findings(mentions: Iterable[Mention]) -> List[Tuple[str, str]]:
+    """(condition, status) pairs about the patient, without repeats, in order of mention."""
+    seen: List[Tuple[str, str]] = []
+    for mention in mentions:
+        pair = (mention.condition, mention.status)
+        if mention.status in PATIENT_STATUSES and pair not in seen:
+            seen.append(pair)
+    return seen
+
+
+def extract_findings(text: str, extractor: Optional[Extractor] = None) -> List[Tuple[str, str]]:
+    """The patient's own findings in `text`."""
+    return patient_findings((extractor or default_extractor()).mentions(text))

@@ -1,0 +1,159 @@
+"""The contraindication check's decisions: outcomes from findings, answers to questions, the reply.
+
+Pure functions over the rules file and the extractor's findings: no Rasa imports.
+A finding is a (condition key, status) pair, status being current, past or unsure;
+in slots it is stored as the text "condition:status".
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from actions.contraindication_rules import IGNORED, NO_CONTRAINDICATION, NOT_RECOMMENDED, Rules
+from actions.extraction import CURRENT, NEGATED, PAST, UNSURE, Mention, patient_findings
+
+Finding = Tuple[str, str]
+YES, NO = "yes", "no"
+
+_UNSURE_WORDS = re.compile(
+    r"\b(not (really |quite |too )?sure|unsure|maybe|don'?t know|do not know|dunno|idk|"
+    r"no idea|possibly|perhaps|not certain|might|i think so|kind of|kinda|sort of|a little|"
+    r"a bit|hard to say|can'?t remember|cannot remember)\b"
+)
+_NO_WORDS = re.compile(
+    r"^\W*(no+|nope|nah|n|none|nothing|never|negative|not really|no way|"
+    r"i don'?t|i do not|i'?m not|i am not|not at all|neither)\b"
+)
+_YES_WORDS = re.compile(
+    r"^\W*(yes+|yeah|yea|yep|yup|ya|y|sure|correct|definitely|absolutely|of course|"
+    r"i do|i am|i have|i'?m on|i take|i use|affirmative|ok|okay|true|right)\b"
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding behind the outcome, with the article's sentence for it."""
+
+    condition: str
+    name: str
+    status: str
+    outcome: str
+    article: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    outcome: str
+    reasons: Tuple[Reason, ...]
+
+
+def yes_no_unsure(text: str) -> Optional[str]:
+    """Read a short answer as yes, no or unsure; None when it is none of them."""
+    lowered = text.lower().strip()
+    if _UNSURE_WORDS.search(lowered):
+        return UNSURE
+    if _NO_WORDS.search(lowered):
+        return NO
+    if _YES_WORDS.search(lowered):
+        return YES
+    return None
+
+
+def outcome_for(rules: Rules, finding: Finding) -> Optional[str]:
+    """The outcome one finding leads to, or None when the rules ignore it."""
+    condition = rules.conditions[finding[0]]
+    outcome = {CURRENT: condition.outcome, PAST: condition.when_past,
+               UNSURE: condition.when_unsure}[finding[1]]
+    return None if outcome == IGNORED else outcome
+
+
+def assess(rules: Rules, findings: Iterable[Finding]) -> Assessment:
+    """The strongest outcome among the findings, and every finding that counts."""
+    reasons = []
+    for finding in dict.fromkeys(findings):
+        outcome = outcome_for(rules, finding)
+        if outcome is None:
+            continue
+        condition = rules.conditions[finding[0]]
+        reasons.append(Reason(condition.key, condition.name, finding[1], outcome, condition.article))
+    if not reasons:
+        return Assessment(NO_CONTRAINDICATION, ())
+    reasons.sort(key=lambda r: rules.strength(r.outcome))
+    return Assessment(reasons[0].outcome, tuple(reasons))
+
+
+def decided(rules: Rules, findings: Iterable[Finding]) -> bool:
+    """True once nothing a later question could reveal would change the outcome."""
+    return assess(rules, findings).outcome == NOT_RECOMMENDED
+
+
+def answered_questions(rules: Rules, findings: Iterable[Finding]) -> List[str]:
+    """Questions the findings already answer (the patient said it before being asked)."""
+    return list(dict.fromkeys(rules.conditions[c].question for c, _ in findings))
+
+
+def next_question(rules: Rules, answered: Sequence[str]) -> Optional[str]:
+    """The first question, in the file's order, that has no answer yet."""
+    return next((key for key in rules.questions if key not in answered), None)
+
+
+def answer_question(
+    rules: Rules, question: str, text: str, mentions: Sequence[Mention]
+) -> Tuple[bool, List[Finding]]:
+    """Read the patient's answer to one question.
+
+    Returns whether the question is answered and the findings the answer gives
+    (which may be about other questions too: "no, but I'm on Accutane").
+    """
+    findings = patient_findings(mentions)
+    about_this = [f for f in findings if rules.conditions[f[0]].question == question]
+    if about_this:
+        return True, findings
+    if any(m.status == NEGATED and rules.conditions[m.condition].question == question for m in mentions):
+        return True, findings
+    kind = yes_no_unsure(text)
+    yes_means = rules.questions[question].yes_means
+    if kind == YES:
+        return True, findings + [(yes_means, CURRENT)]
+    if kind == UNSURE:
+        return True, findings + [(yes_means, UNSURE)]
+    if kind == NO:
+        return True, findings
+    return False, findings
+
+
+def to_slot(findings: Iterable[Finding]) -> List[str]:
+    return [f"{condition}:{status}" for condition, status in dict.fromkeys(findings)]
+
+
+def from_slot(values: Optional[Iterable[str]], rules: Rules) -> List[Finding]:
+    """Findings from the slot, dropping anything that is not a known condition and status."""
+    findings = []
+    for value in values or []:
+        condition, _, status = str(value).partition(":")
+        if condition in rules.conditions and status in (CURRENT, PAST, UNSURE):
+            findings.append((condition, status))
+    return findings
+
+
+def _said(reason: Reason) -> str:
+    if reason.status == PAST:
+        return f"You mentioned {reason.name} in the past"
+    if reason.status == UNSURE:
+        return f"You're not sure about {reason.name}"
+    return f"You mentioned {reason.name}"
+
+
+def reply_text(rules: Rules, assessment: Assessment, contact: str) -> str:
+    """The patient-facing result: label, every reason with the article's sentence, next steps."""
+    lines = [f"Result of the check: {assessment.outcome}."]
+    for reason in assessment.reasons:
+        line = f"- {_said(reason)} ({reason.outcome}). Our article says: \"{reason.article}\""
+        if reason.status in (PAST, UNSURE):
+            line += f" {rules.doctor_sentence}"
+        lines.append(line)
+    if not assessment.reasons:
+        lines.append("- Nothing you told me matches the conditions our article lists.")
+    lines.append(rules.next_steps[assessment.outcome])
+    lines.append(contact)
+    return "\n".join(lines)
