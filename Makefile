@@ -47,7 +47,7 @@ $(MODEL): $(TRAINING_INPUTS) build/domain build/spacy_en_lookup $(VENV)/.install
 	@start=$$(date +%s); \
 	$(RASA) train --domain build/domain --data data --config config.yml \
 		--out models --fixed-model-name assistant > var/logs/train.log 2>&1 \
-		|| { tail -n 40 var/logs/train.log; exit 1; }; \
+		|| { tr '\r' '\n' < var/logs/train.log | grep -v -E "it/s|Epochs" | tail -n 30; exit 1; }; \
 	echo "Model ready in $$(( $$(date +%s) - start ))s: $(MODEL)"
 	@touch $@
 

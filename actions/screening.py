@@ -92,6 +92,12 @@ def answered_questions(rules: Rules, findings: Iterable[Finding]) -> List[str]:
     return list(dict.fromkeys(rules.conditions[c].question for c, _ in findings))
 
 
+def denied_questions(rules: Rules, mentions: Iterable[Mention]) -> List[str]:
+    """Questions the patient answered no to in passing ("I don't have eczema or rosacea")."""
+    return list(dict.fromkeys(
+        rules.conditions[m.condition].question for m in mentions if m.status == NEGATED))
+
+
 def next_question(rules: Rules, answered: Sequence[str]) -> Optional[str]:
     """The first question, in the file's order, that has no answer yet."""
     return next((key for key in rules.questions if key not in answered), None)
@@ -113,6 +119,9 @@ def answer_question(
         return True, findings
     kind = yes_no_unsure(text)
     yes_means = rules.questions[question].yes_means
+    if findings and kind != NO:
+        # "I'm on Accutane" to the skin question answers another question, not this one.
+        return False, findings
     if kind == YES:
         return True, findings + [(yes_means, CURRENT)]
     if kind == UNSURE:

@@ -21,7 +21,7 @@ TOPIC_QUESTIONS = {
     "utter_sun": "can i sunbathe after microneedling",
     "utter_contraindications": "who shouldn't have microneedling",
     "utter_medications": "does it matter what medication i'm on",
-    "utter_active_acne": "im breaking out at the moment, should i still come in",
+    "utter_active_acne": "what if i have a breakout on the day of the treatment?",
     "utter_permanence": "is microneedling permanent",
     "utter_results_timing": "how soon do results show",
     "utter_procedure": "how is it done, do i have to stay in hospital",

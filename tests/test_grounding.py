@@ -23,7 +23,11 @@ EXEMPT = {
     "utter_cannot_answer",
     "utter_booking",
     "utter_human",
+    "utter_screening_stopped",
+    "utter_nothing_to_stop",
+    "utter_answer_without_question",
 }
+
 
 def responses() -> Dict[str, List[str]]:
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))

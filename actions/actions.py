@@ -1,0 +1,183 @@
+"""Rasa adapters for the contraindication check: thin wrappers around screening.py."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.clinic_config import ClinicConfig, load_clinic_config
+from actions.contraindication_rules import NOT_RECOMMENDED, Rules, load_rules
+from actions.extraction import default_extractor, patient_findings
+from actions.screening import (
+    Finding, answer_question, answered_questions, assess, decided, denied_questions, from_slot,
+    next_question, reply_text, to_slot,
+)
+
+# Loaded when the action server starts, so a broken file stops it with a clear error.
+RULES: Rules = load_rules()
+CLINIC: ClinicConfig = load_clinic_config()
+EXTRACTOR = default_extractor()
+
+ANSWER_BUTTONS = [
+    {"title": "Yes", "payload": "yes"},
+    {"title": "No", "payload": "no"},
+    {"title": "Not sure", "payload": "not sure"},
+    {"title": "Stop the check", "payload": "stop"},
+]
+# Questions about contraindications that also carry answers ("I'm on Accutane, is that ok?"),
+# so during the screening they reach the form instead of interrupting it.
+SCREENING_TOPICS = {
+    "ask_contraindications": "utter_contraindications",
+    "ask_medications": "utter_medications",
+    "ask_active_acne": "utter_active_acne",
+}
+
+
+def contact_line() -> str:
+    return (f"To talk it through, call {CLINIC.name} on {CLINIC.phone} ({CLINIC.opening_hours}) "
+            f"or book a consultation at {CLINIC.booking_url}.")
+
+
+def result_events(findings: List[Finding]) -> List[EventType]:
+    return [SlotSet("screening_findings", to_slot(findings)),
+            SlotSet("screening_outcome", assess(RULES, findings).outcome)]
+
+
+class ActionAssessStatement(Action):
+    """One-shot: a patient who names their own condition gets the verdict at once."""
+
+    def name(self) -> Text:
+        return "action_assess_statement"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
+        findings = patient_findings(mentions)
+        assessment = assess(RULES, findings)
+        answered = set(answered_questions(RULES, findings) + denied_questions(RULES, mentions))
+        complete = answered >= set(RULES.questions)
+        if not assessment.reasons and not complete:
+            return [SlotSet("personal_verdict", False)]
+        text = reply_text(RULES, assessment, contact_line())
+        if assessment.outcome != NOT_RECOMMENDED and not complete:
+            text += ("\nThis covered only what you mentioned. For the full check, say "
+                     "\"check if I can get it\".")
+        dispatcher.utter_message(text=text)
+        stated = from_slot(tracker.get_slot("stated_findings"), RULES)
+        return [SlotSet("personal_verdict", True),
+                SlotSet("stated_findings", to_slot(stated + findings)),
+                *result_events(findings)]
+
+
+class ActionStartScreening(Action):
+    """Start (or restart) the screening, skipping what the patient has already said."""
+
+    def name(self) -> Text:
+        return "action_start_screening"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
+        findings = from_slot(tracker.get_slot("stated_findings"), RULES) + patient_findings(mentions)
+        answered = answered_questions(RULES, findings) + denied_questions(RULES, mentions)
+        answered = list(dict.fromkeys(answered))
+        question = next_question(RULES, answered)
+        intro = "Let's check whether the cautions in our article apply to you."
+        if answered:
+            intro += " I'll skip what you've already told me."
+        if question is not None and not decided(RULES, findings):
+            intro += " You can say \"stop\" at any time."
+        dispatcher.utter_message(text=intro)
+        # Nothing left to ask: the form completes at once and the result follows.
+        done = "done" if question is None or decided(RULES, findings) else None
+        return [
+            SlotSet("stated_findings", []),
+            SlotSet("screening_findings", to_slot(findings)),
+            SlotSet("screening_outcome", None),
+            SlotSet("screening_answered", answered),
+            SlotSet("screening_question", None if done else question),
+            SlotSet("screening_answer", done),
+        ]
+
+
+class ActionAskScreeningAnswer(Action):
+    """Ask the current screening question, in the words of the rules file."""
+
+    def name(self) -> Text:
+        return "action_ask_screening_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        question = tracker.get_slot("screening_question")
+        if question not in RULES.questions:
+            question = next_question(RULES, tracker.get_slot("screening_answered") or [])
+        if question is None:
+            return []
+        dispatcher.utter_message(text=RULES.questions[question].text, buttons=ANSWER_BUTTONS)
+        return [SlotSet("screening_question", question)]
+
+
+class ValidateScreeningForm(FormValidationAction):
+    """Read each answer, record its findings, and move to the next question or finish."""
+
+    def name(self) -> Text:
+        return "validate_screening_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return domain_slots
+
+    def validate_screening_answer(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        findings = from_slot(tracker.get_slot("screening_findings"), RULES)
+        answered = list(tracker.get_slot("screening_answered") or [])
+        question = tracker.get_slot("screening_question") or next_question(RULES, answered)
+        if question is None or decided(RULES, findings):
+            return self._finish(dispatcher, findings, answered)
+
+        text = str(value or "")
+        ok, new_findings = answer_question(RULES, question, text, EXTRACTOR.mentions(text))
+        findings = list(dict.fromkeys(findings + new_findings))
+        if not ok:
+            intent = tracker.latest_message.get("intent", {}).get("name")
+            if intent in SCREENING_TOPICS and not new_findings:
+                dispatcher.utter_message(response=SCREENING_TOPICS[intent])
+            else:
+                dispatcher.utter_message(
+                    text="Sorry, I didn't catch that. Please answer yes, no or not sure "
+                         "(or name the condition or medication).")
+            return {"screening_answer": None, "screening_findings": to_slot(findings)}
+
+        answered = list(dict.fromkeys(answered + [question] + answered_questions(RULES, new_findings)))
+        following = next_question(RULES, answered)
+        if following is None or decided(RULES, findings):
+            return self._finish(dispatcher, findings, answered, skipped=following is not None)
+        return {"screening_answer": None, "screening_findings": to_slot(findings),
+                "screening_answered": answered, "screening_question": following}
+
+    @staticmethod
+    def _finish(dispatcher: CollectingDispatcher, findings: List[Finding], answered: List[str],
+                skipped: bool = False) -> Dict[Text, Any]:
+        if skipped:
+            names = ", ".join(r.name for r in assess(RULES, findings).reasons
+                              if r.outcome == NOT_RECOMMENDED)
+            dispatcher.utter_message(
+                text=f"Since you mentioned {names}, the other questions would not change the "
+                     f"result, so I'll stop here.")
+        return {"screening_answer": "done", "screening_findings": to_slot(findings),
+                "screening_answered": answered, "screening_question": None}
+
+
+class ActionScreeningResult(Action):
+    """Give the outcome with every reason and the article's sentence behind it."""
+
+    def name(self) -> Text:
+        return "action_screening_result"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        findings = from_slot(tracker.get_slot("screening_findings"), RULES)
+        dispatcher.utter_message(text=reply_text(RULES, assess(RULES, findings), contact_line()))
+        return [*result_events(findings), SlotSet("screening_answer", None)]

@@ -1,0 +1,186 @@
+"""The action server's actions on rasa-sdk trackers: the exact events and messages they produce."""
+
+import asyncio
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import (
+    ActionAskScreeningAnswer, ActionAssessStatement, ActionScreeningResult, ActionStartScreening,
+    ValidateScreeningForm,
+)
+from actions.contraindication_rules import load_rules
+
+RULES = load_rules()
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
+
+
+def tracker(text: str, intent: str = "check_candidacy", slots: Optional[Dict[str, Any]] = None,
+            events: Optional[List[Dict[str, Any]]] = None, active_loop: Optional[str] = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []}
+    return Tracker(
+        sender_id="test", slots={**(slots or {})}, latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message}, *(events or [])],
+        paused=False, followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {}, latest_action_name="action_listen",
+    )
+
+
+def texts(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m.get("text") or m.get("response") for m in dispatcher.messages]
+
+
+def run(action: Any, tracker_: Tracker) -> tuple:
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, tracker_, DOMAIN)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return result, dispatcher
+
+
+def test_a_one_shot_statement_gets_the_verdict_naming_the_condition() -> None:
+    events, dispatcher = run(ActionAssessStatement(),
+                             tracker("I have rosacea, can I still get microneedling?", "ask_contraindications"))
+    assert events == [
+        SlotSet("personal_verdict", True),
+        SlotSet("stated_findings", ["rosacea:current"]),
+        SlotSet("screening_findings", ["rosacea:current"]),
+        SlotSet("screening_outcome", "Not recommended"),
+    ]
+    [reply] = texts(dispatcher)
+    assert reply.startswith("Result of the check: Not recommended.")
+    assert "You mentioned rosacea" in reply and RULES.conditions["rosacea"].article in reply
+
+
+def test_a_general_question_gets_no_verdict() -> None:
+    events, dispatcher = run(ActionAssessStatement(),
+                             tracker("who shouldn't get microneedling?", "ask_contraindications"))
+    assert events == [SlotSet("personal_verdict", False)]
+    assert dispatcher.messages == []
+
+
+def test_a_one_shot_check_suggests_the_full_check_when_not_decisive() -> None:
+    _, dispatcher = run(ActionAssessStatement(), tracker("I'm on accutane, is that ok?", "ask_medications"))
+    [reply] = texts(dispatcher)
+    assert reply.startswith("Result of the check: Check with your doctor first.")
+    assert "For the full check" in reply
+
+
+def test_starting_the_screening_skips_what_was_said() -> None:
+    events, dispatcher = run(ActionStartScreening(), tracker(
+        "I'm on tretinoin, am I a good candidate?", slots={"stated_findings": ["active_acne:unsure"]}))
+    assert events == [
+        SlotSet("stated_findings", []),
+        SlotSet("screening_findings", ["active_acne:unsure", "drying_medication:current"]),
+        SlotSet("screening_outcome", None),
+        SlotSet("screening_answered", ["breakout", "medication"]),
+        SlotSet("screening_question", "skin_condition"),
+        SlotSet("screening_answer", None),
+    ]
+    assert "skip what you've already told me" in texts(dispatcher)[0]
+
+
+def test_asking_uses_the_rules_file_and_offers_buttons() -> None:
+    events, dispatcher = run(ActionAskScreeningAnswer(),
+                             tracker("", slots={"screening_question": "breakout"}))
+    assert events == [SlotSet("screening_question", "breakout")]
+    [message] = dispatcher.messages
+    assert message["text"] == RULES.questions["breakout"].text
+    assert [b["payload"] for b in message["buttons"]] == ["yes", "no", "not sure", "stop"]
+
+
+def form_tracker(answer: str, intent: str, **slots: Any) -> Tracker:
+    return tracker(answer, intent, slots={"screening_answer": answer, "requested_slot": "screening_answer", **slots},
+                   events=[{"event": "slot", "name": "screening_answer", "value": answer}],
+                   active_loop="screening_form")
+
+
+def test_an_answer_moves_to_the_next_question() -> None:
+    events, dispatcher = run(ValidateScreeningForm(), form_tracker(
+        "yes", "affirm", screening_question="breakout",
+        screening_answered=["skin_condition", "sensitive_skin"], screening_findings=[]))
+    assert events == [
+        SlotSet("screening_answer", None),
+        SlotSet("screening_findings", ["active_acne:current"]),
+        SlotSet("screening_answered", ["skin_condition", "sensitive_skin", "breakout"]),
+        SlotSet("screening_question", "medication"),
+    ]
+    assert dispatcher.messages == []
+
+
+def test_a_not_recommended_answer_stops_the_questions_and_says_so() -> None:
+    events, dispatcher = run(ValidateScreeningForm(), form_tracker(
+        "yes, rosacea", "affirm", screening_question="skin_condition", screening_answered=[],
+        screening_findings=[]))
+    assert events == [
+        SlotSet("screening_answer", "done"),
+        SlotSet("screening_findings", ["rosacea:current"]),
+        SlotSet("screening_answered", ["skin_condition"]),
+        SlotSet("screening_question", None),
+    ]
+    assert texts(dispatcher) == [
+        "Since you mentioned rosacea, the other questions would not change the result, so I'll stop here."]
+
+
+def test_the_last_answer_completes_the_form() -> None:
+    events, _ = run(ValidateScreeningForm(), form_tracker(
+        "nope", "deny", screening_question="medication",
+        screening_answered=["skin_condition", "sensitive_skin", "breakout"], screening_findings=[]))
+    assert SlotSet("screening_answer", "done") in events
+
+
+def test_an_unclear_answer_is_asked_again() -> None:
+    events, dispatcher = run(ValidateScreeningForm(), form_tracker(
+        "purple", "out_of_scope", screening_question="breakout", screening_answered=[],
+        screening_findings=[]))
+    assert events == [SlotSet("screening_answer", None), SlotSet("screening_findings", [])]
+    assert texts(dispatcher)[0].startswith("Sorry, I didn't catch that.")
+
+
+def test_a_general_medication_question_mid_screening_is_answered_then_asked_again() -> None:
+    events, dispatcher = run(ValidateScreeningForm(), form_tracker(
+        "do medications matter?", "ask_medications", screening_question="medication",
+        screening_answered=[], screening_findings=[]))
+    assert texts(dispatcher) == ["utter_medications"]
+    assert SlotSet("screening_answer", None) in events
+
+
+@pytest.mark.parametrize(
+    "findings, label",
+    [([], "No contraindication found"), (["active_acne:current"], "Postpone"),
+     (["eczema:past"], "Check with your doctor first"), (["psoriasis:current"], "Not recommended")],
+)
+def test_the_result_names_the_label(findings: List[str], label: str) -> None:
+    events, dispatcher = run(ActionScreeningResult(), tracker("no", "deny", slots={"screening_findings": findings}))
+    assert events == [SlotSet("screening_findings", findings), SlotSet("screening_outcome", label),
+                      SlotSet("screening_answer", None)]
+    assert texts(dispatcher)[0].startswith(f"Result of the check: {label}.")
+
+
+def test_forged_slot_values_are_ignored_by_the_result() -> None:
+    events, dispatcher = run(ActionScreeningResult(), tracker("no", "deny", slots={
+        "screening_findings": ["rosacea:current", "anything:goes", "Not recommended"]}))
+    assert SlotSet("screening_findings", ["rosacea:current"]) in events
+
+
+def test_a_statement_that_answers_everything_completes_the_screening_at_once() -> None:
+    events, _ = run(ActionStartScreening(), tracker(
+        "no eczema, psoriasis or rosacea, my skin isn't sensitive, no breakouts and no "
+        "medication. am i a good candidate?"))
+    assert SlotSet("screening_answered", ["skin_condition", "sensitive_skin", "breakout", "medication"]) in events
+    assert SlotSet("screening_answer", "done") in events
+
+
+def test_a_statement_covering_every_question_gets_a_complete_verdict() -> None:
+    events, dispatcher = run(ActionAssessStatement(), tracker(
+        "I don't have eczema, psoriasis or rosacea, my skin isn't sensitive, no breakouts and "
+        "I'm not on any medication. Can I get it?", "ask_contraindications"))
+    assert SlotSet("screening_outcome", "No contraindication found") in events
+    [reply] = texts(dispatcher)
+    assert reply.startswith("Result of the check: No contraindication found.")
+    assert "For the full check" not in reply
