@@ -65,8 +65,13 @@ validate: build/domain
 test: $(MODEL) build/spacy_en_lookup
 	@$(MAKE) --no-print-directory validate
 	$(PY) -m pytest tests -q
-	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
-		--fail-on-prediction-errors --out var/test-results/core
+	@mkdir -p var/logs
+	@echo "rasa test core --fail-on-prediction-errors on tests/test_stories.yml (log: var/logs/test-core.log)"
+	@$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out var/test-results/core > var/logs/test-core.log 2>&1 \
+		|| { cat var/test-results/core/failed_test_stories.yml 2>/dev/null; \
+		     tr '\r' '\n' < var/logs/test-core.log | grep -A 20 WrongPrediction; exit 1; }
+	@grep -m 1 "Correct:" var/logs/test-core.log | sed 's/.*Correct:/Test stories correct:/'
 
 eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines
