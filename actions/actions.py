@@ -11,8 +11,8 @@ from actions.clinic_config import ClinicConfig, load_clinic_config
 from actions.contraindication_rules import NOT_RECOMMENDED, Rules, load_rules
 from actions.extraction import default_extractor, patient_findings
 from actions.screening import (
-    Finding, answer_question, answered_questions, assess, decided, denied_questions, from_slot,
-    next_question, reply_text, to_slot,
+    Finding, answer_question, answered_questions, assess, decided, from_slot,
+    next_question, questions_covered, reply_text, to_slot,
 )
 
 # Loaded when the action server starts, so a broken file stops it with a clear error.
@@ -56,8 +56,7 @@ class ActionAssessStatement(Action):
         mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
         findings = patient_findings(mentions)
         assessment = assess(RULES, findings)
-        answered = set(answered_questions(RULES, findings) + denied_questions(RULES, mentions))
-        complete = answered >= set(RULES.questions)
+        complete = set(questions_covered(RULES, findings, mentions)) >= set(RULES.questions)
         if not assessment.reasons and not complete:
             return [SlotSet("personal_verdict", False)]
         text = reply_text(RULES, assessment, contact_line())
@@ -81,8 +80,7 @@ class ActionStartScreening(Action):
             domain: DomainDict) -> List[EventType]:
         mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
         findings = from_slot(tracker.get_slot("stated_findings"), RULES) + patient_findings(mentions)
-        answered = answered_questions(RULES, findings) + denied_questions(RULES, mentions)
-        answered = list(dict.fromkeys(answered))
+        answered = questions_covered(RULES, findings, mentions)
         question = next_question(RULES, answered)
         intro = "Let's check whether the cautions in our article apply to you."
         if answered:

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List
 
-import yaml
+from actions.data_files import problems_message, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLINIC_CONFIG_PATH = PROJECT_ROOT / "knowledge" / "clinic_config.yml"
@@ -67,18 +67,10 @@ def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig
             continue
         values[key] = text
     if problems:
-        raise ClinicConfigError(
-            f"{source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
-        )
+        raise ClinicConfigError(problems_message(source, problems))
     return ClinicConfig(**values)
 
 
 def load_clinic_config(path: Path = CLINIC_CONFIG_PATH) -> ClinicConfig:
     """Read and validate the clinic config file."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ClinicConfigError(f"{path}: file not found.") from None
-    except yaml.YAMLError as error:
-        raise ClinicConfigError(f"{path}: not valid YAML: {error}") from None
-    return parse_clinic_config(raw, source=str(path))
+    return parse_clinic_config(read_yaml(path, ClinicConfigError), source=str(path))

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
 from actions.article import ungrounded_sentences
+from actions.data_files import problems_message, read_yaml
 
 RULES_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "contraindications.yml"
 
@@ -145,17 +144,11 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
         problems.append("not_findings must be a list of phrases")
         not_findings = []
     if problems:
-        raise RulesError(f"{source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+        raise RulesError(problems_message(source, problems))
     return Rules(OUTCOMES, doctor_sentence, next_steps, questions, conditions, tuple(not_findings))
 
 
 def load_rules(path: Optional[Path] = None) -> Rules:
     """Read and validate the rules file."""
     path = path or RULES_PATH
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulesError(f"{path}: file not found.") from None
-    except yaml.YAMLError as error:
-        raise RulesError(f"{path}: not valid YAML: {error}") from None
-    return parse_rules(raw, source=str(path))
+    return parse_rules(read_yaml(path, RulesError), source=str(path))

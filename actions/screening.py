@@ -92,10 +92,12 @@ def answered_questions(rules: Rules, findings: Iterable[Finding]) -> List[str]:
     return list(dict.fromkeys(rules.conditions[c].question for c, _ in findings))
 
 
-def denied_questions(rules: Rules, mentions: Iterable[Mention]) -> List[str]:
-    """Questions the patient answered no to in passing ("I don't have eczema or rosacea")."""
-    return list(dict.fromkeys(
-        rules.conditions[m.condition].question for m in mentions if m.status == NEGATED))
+def questions_covered(rules: Rules, findings: Iterable[Finding],
+                      mentions: Iterable[Mention]) -> List[str]:
+    """Questions a statement already answers: by a finding, or by a no in passing
+    ("I don't have eczema or rosacea")."""
+    denied = [rules.conditions[m.condition].question for m in mentions if m.status == NEGATED]
+    return list(dict.fromkeys(answered_questions(rules, findings) + denied))
 
 
 def next_question(rules: Rules, answered: Sequence[str]) -> Optional[str]:
