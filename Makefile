@@ -37,11 +37,8 @@ build/domain: domain.yml knowledge/clinic_config.yml scripts/build_domain.py $(V
 	@$(PY) -m scripts.build_domain
 	@touch $@
 
-build/spacy_en_lookup: scripts/build_spacy_model.py $(VENV)/.installed
-	@$(PY) -m scripts.build_spacy_model
-
 # Rasa's own fingerprint skips unchanged parts; make skips the call when no input changed.
-$(MODEL): $(TRAINING_INPUTS) build/domain build/spacy_en_lookup $(VENV)/.installed
+$(MODEL): $(TRAINING_INPUTS) build/domain $(VENV)/.installed
 	@mkdir -p var/logs
 	@echo "Training the model (log: var/logs/train.log) ..."
 	@start=$$(date +%s); \
@@ -62,7 +59,7 @@ shell: install
 validate: build/domain
 	$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning
 
-test: $(MODEL) build/spacy_en_lookup
+test: $(MODEL)
 	@$(MAKE) --no-print-directory validate
 	$(PY) -m pytest tests -q
 	@mkdir -p var/logs

@@ -1,0 +1,20 @@
+"""config.yml runs the pipeline and fallback threshold the held-out comparison chose."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from scripts.compare_pipelines import CANDIDATES_DIR, REPORT_JSON, choose_threshold, chosen
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_config_uses_the_measured_choice() -> None:
+    best = chosen(json.loads(REPORT_JSON.read_text()))
+    candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
+    *pipeline, fallback = config["pipeline"]
+    assert pipeline == candidate["pipeline"]
+    assert fallback["name"] == "FallbackClassifier"
+    assert fallback["threshold"] == choose_threshold(best)["threshold"]
