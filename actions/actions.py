@@ -134,8 +134,11 @@ class ValidateScreeningForm(FormValidationAction):
         question = tracker.get_slot("screening_question") or next_question(RULES, answered)
         if question is None or decided(RULES, findings):
             return self._finish(dispatcher, findings, answered)
+        if value is None:
+            # Cleared by action_start_screening just now: nothing was answered yet.
+            return {"screening_answer": None}
 
-        text = str(value or "")
+        text = str(value)
         ok, new_findings = answer_question(RULES, question, text, EXTRACTOR.mentions(text))
         findings = list(dict.fromkeys(findings + new_findings))
         if not ok:

@@ -184,3 +184,14 @@ def test_a_statement_covering_every_question_gets_a_complete_verdict() -> None:
     [reply] = texts(dispatcher)
     assert reply.startswith("Result of the check: No contraindication found.")
     assert "For the full check" not in reply
+
+
+def test_the_answer_cleared_when_the_screening_starts_is_not_read_as_an_answer() -> None:
+    cleared = tracker("am i a good candidate?", "check_candidacy",
+                      slots={"screening_answer": None, "requested_slot": "screening_answer",
+                             "screening_question": "skin_condition", "screening_answered": []},
+                      events=[{"event": "slot", "name": "screening_answer", "value": None}],
+                      active_loop="screening_form")
+    events, dispatcher = run(ValidateScreeningForm(), cleared)
+    assert dispatcher.messages == []
+    assert SlotSet("screening_answer", None) in events
