@@ -57,7 +57,11 @@ shell: install
 	@$(PY) -m scripts.chat
 
 validate: build/domain
-	$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning
+	@mkdir -p var/logs
+	@echo "rasa data validate --fail-on-warning (log: var/logs/validate.log)"
+	@$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning \
+		> var/logs/validate.log 2>&1 || { grep -E "WARNING|ERROR|UserWarning|Error" var/logs/validate.log; exit 1; }
+	@echo "Domain, data and config are valid."
 
 test: $(MODEL)
 	@$(MAKE) --no-print-directory validate
