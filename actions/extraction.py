@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from actions.contraindication_rules import Rules, load_rules
 
@@ -18,6 +18,7 @@ NEGATED, FAMILY, HYPOTHETICAL = "negated", "family", "hypothetical"
 # The patient's own findings; the other statuses are not about the patient now or ever.
 PATIENT_STATUSES = (CURRENT, PAST, UNSURE)
 NOT_A_FINDING = "NOT_A_FINDING"
+_GAP = "GAP_TARGET"
 
 # ConText category -> status, strongest first: "I never had eczema" is negated, not past.
 _STATUS_BY_CATEGORY = (
@@ -123,6 +124,8 @@ _LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
     ("fine now", "HISTORICAL", "BACKWARD"),
     ("went away", "HISTORICAL", "BACKWARD"),
     ("cleared up", "HISTORICAL", "BACKWARD"),
+    ("healed", "HISTORICAL", "BACKWARD"),
+    ("healed now", "HISTORICAL", "BACKWARD"),
     ("cleared", "HISTORICAL", "BIDIRECTIONAL"),
     ("grew out of", "HISTORICAL", "FORWARD"),
     ("outgrew", "HISTORICAL", "FORWARD"),
@@ -215,6 +218,12 @@ _LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
     ("what's", "HYPOTHETICAL", "FORWARD"),
     ("whats", "HYPOTHETICAL", "FORWARD"),
     ("what about", "HYPOTHETICAL", "FORWARD"),
+    ("signs of", "HYPOTHETICAL", "FORWARD"),
+    ("symptoms of", "HYPOTHETICAL", "FORWARD"),
+    ("risk of", "HYPOTHETICAL", "FORWARD"),
+    ("risks of", "HYPOTHETICAL", "FORWARD"),
+    ("chance of", "HYPOTHETICAL", "FORWARD"),
+    ("chances of", "HYPOTHETICAL", "FORWARD"),
     # The patient speaking about themself ends a family member's scope (and only that:
     # a comma must not end "no eczema, psoriasis or rosacea").
     ("i", "SELF", "FORWARD"),
@@ -244,10 +253,13 @@ _HAVE_HAD = [{"LOWER": {"IN": ["'ve", "ve", "have", "has", "'s"]}}, {"LOWER": "h
 # asks in general, unless the patient names it as theirs ("is my rosacea a problem?").
 _QUESTION_OPENERS = ["does", "do", "is", "are", "can", "could", "will", "would", "should", "how"]
 _OWN = {"my", "i", "i'm", "im", "me", "mine"}
+_NOT_A_QUESTION = {"hardly", "barely", "not", "only"}
 
 
 def _general_question(target: object, modifier: object, span_between: object) -> bool:
-    return not any(token.lower_ in _OWN for token in span_between)
+    # "can hardly breathe" is a statement, not a question.
+    words = [token.lower_ for token in span_between] + [target[0].lower_]
+    return not any(word in _OWN or word in _NOT_A_QUESTION for word in words)
 
 
 # Telling the patient shares a family member's condition ("and so do I").
@@ -301,10 +313,10 @@ def _damerau_at_most_one(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
-def _fuzzy_vocabulary(rules: Rules) -> Dict[str, str]:
+def _fuzzy_vocabulary(synonyms: Mapping[str, Sequence[str]]) -> Dict[str, str]:
     words = {}
-    for condition in rules.conditions.values():
-        for synonym in condition.synonyms:
+    for phrases in synonyms.values():
+        for synonym in phrases:
             if " " not in synonym and len(synonym) >= 6:
                 words[synonym.lower()] = synonym.lower()
     return words
@@ -327,9 +339,15 @@ def correct_typos(text: str, vocabulary: Dict[str, str]) -> str:
 
 
 class Extractor:
-    """The spaCy + medspaCy pipeline built from the rules' synonyms."""
+    """The spaCy + medspaCy pipeline: labelled phrases found in text, each with its context.
 
-    def __init__(self, rules: Rules) -> None:
+    `synonyms` maps a label to its phrases; `not_findings` are phrases that contain one but
+    mean something else. A generic word labelled `generic_label` ("meds") is dropped when
+    the same text names one of the `specific_labels` ("Accutane").
+    """
+
+    def __init__(self, synonyms: Mapping[str, Sequence[str]], not_findings: Sequence[str] = (),
+                 generic_label: Optional[str] = None, specific_labels: Sequence[str] = ()) -> None:
         import spacy
         from loguru import logger as loguru_logger
         from medspacy.context import ConTextRule
@@ -337,23 +355,27 @@ class Extractor:
 
         # medspaCy's dependencies log every step at DEBUG through loguru.
         loguru_logger.remove()
-        self.rules = rules
-        self.vocabulary = _fuzzy_vocabulary(rules)
+        self.generic_label = generic_label
+        self.specific_labels = set(specific_labels)
+        self.vocabulary = _fuzzy_vocabulary(synonyms)
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
         matcher = self.nlp.add_pipe("medspacy_target_matcher")
-        # "skin ... sensitive": the target is "sensitive", kept only when "skin" comes
-        # shortly before it, so the words in between stay free to negate or qualify it.
-        self.needs_before: Dict[Tuple[str, str], set] = {}
+        # "skin ... sensitive": the target is "sensitive", labelled by whichever required
+        # word comes shortly before it, so the words in between stay free to negate or
+        # qualify it. One word may serve several labels ("pain ... worse", "swelling ... worse").
+        self.gap_labels: Dict[str, Dict[str, set]] = {}
         targets = []
-        for condition in rules.conditions.values():
-            for synonym in condition.synonyms:
+        for label, phrases in synonyms.items():
+            for synonym in phrases:
                 literal = synonym.lower()
                 if "..." in literal:
                     before, literal = (part.strip() for part in literal.split("...", 1))
-                    self.needs_before.setdefault((condition.key, literal), set()).add(before)
-                targets.append(TargetRule(literal, condition.key))
-        targets += [TargetRule(phrase.lower(), NOT_A_FINDING) for phrase in rules.not_findings]
+                    self.gap_labels.setdefault(literal, {}).setdefault(label, set()).add(before)
+                    continue
+                targets.append(TargetRule(literal, label))
+        targets += [TargetRule(literal, _GAP) for literal in self.gap_labels]
+        targets += [TargetRule(phrase.lower(), NOT_A_FINDING) for phrase in not_findings]
         matcher.add(targets)
         context = self.nlp.add_pipe("medspacy_context", config={"rules": None})
         context.add([
@@ -392,19 +414,29 @@ class Extractor:
         me_too = bool(_ME_TOO.search(corrected.lower()))
         found = []
         for entity in doc.ents:
-            if entity.label_ == NOT_A_FINDING or not self._has_required_words(entity):
+            labels = self._gap_labels_of(entity) if entity.label_ == _GAP else [entity.label_]
+            if entity.label_ == NOT_A_FINDING:
                 continue
-            found.append(Mention(entity.label_, entity.text, self._status(entity, me_too)))
-        named = {m.status for m in found if m.condition != "other_medication"
-                 and self.rules.conditions[m.condition].question == "medication"}
-        return [m for m in found if not (m.text.lower() in _GENERIC_MEDICATION and m.status in named)]
+            status = self._status(entity, me_too)
+            found += [Mention(label, entity.text, status) for label in labels]
+        named = {m.status for m in found if m.condition in self.specific_labels}
+        return [m for m in found if not (m.condition == self.generic_label and
+                                         m.text.lower() in _GENERIC_MEDICATION and m.status in named)]
 
-    def _has_required_words(self, entity: object) -> bool:
-        required = self.needs_before.get((entity.label_, entity.text.lower()))
-        if not required:
-            return True
+    @classmethod
+    def for_rules(cls, rules: Rules) -> "Extractor":
+        """The extractor of the contraindication check, from its rules file."""
+        generic = rules.conditions.get("other_medication")
+        specific = [key for key, condition in rules.conditions.items()
+                    if generic and condition.question == generic.question and key != generic.key]
+        return cls({key: condition.synonyms for key, condition in rules.conditions.items()},
+                   rules.not_findings, generic.key if generic else None, specific)
+
+    def _gap_labels_of(self, entity: object) -> List[str]:
+        """The labels whose required word stands shortly before this gap target."""
         window = entity.doc[max(entity.sent.start, entity.start - _WINDOW):entity.start].text.lower()
-        return any(re.search(rf"\b{re.escape(word)}\b", window) for word in required)
+        return [label for label, words in self.gap_labels.get(entity.text.lower(), {}).items()
+                if any(re.search(rf"\b{re.escape(word)}\b", window) for word in words)]
 
     @staticmethod
     def _status(entity: object, me_too: bool) -> str:
@@ -422,7 +454,7 @@ class Extractor:
 
 @lru_cache(maxsize=1)
 def default_extractor() -> Extractor:
-    return Extractor(load_rules())
+    return Extractor.for_rules(load_rules())
 
 
 def patient_findings(mentions: Iterable[Mention]) -> List[Tuple[str, str]]:

@@ -26,6 +26,7 @@ EXEMPT = {
     "utter_screening_stopped",
     "utter_nothing_to_stop",
     "utter_answer_without_question",
+    "utter_urgent",
 }
 
 

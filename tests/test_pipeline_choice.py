@@ -14,7 +14,9 @@ def test_config_uses_the_measured_choice() -> None:
     best = chosen(json.loads(REPORT_JSON.read_text()))
     candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
-    *pipeline, fallback = config["pipeline"]
+    # The urgent-symptom safety net comes after the measured pipeline and its fallback.
+    *pipeline, fallback, safety_net = config["pipeline"]
+    assert safety_net["name"] == "nlu_components.urgent_symptoms.UrgentSymptomClassifier"
     assert pipeline == candidate["pipeline"]
     assert fallback["name"] == "FallbackClassifier"
     assert fallback["threshold"] == choose_threshold(best)["threshold"]

@@ -158,7 +158,7 @@ def test_a_clinic_adds_a_condition_by_editing_the_file_only(tmp_path: Path) -> N
     path = tmp_path / "contraindications.yml"
     path.write_text(yaml.safe_dump(raw))
     rules = load_rules(path)
-    extractor = Extractor(rules)
+    extractor = Extractor.for_rules(rules)
     findings = [(m.condition, m.status) for m in extractor.mentions("I'm pregnant, can I get it?")]
     assert assess(rules, findings).outcome == CHECK_WITH_DOCTOR
     # The screening asks the new question after the existing ones.

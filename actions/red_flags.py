@@ -1,0 +1,78 @@
+"""Urgent symptoms: the rule-based red-flag matcher that runs on every message.
+
+Pure logic over knowledge/red_flags.yml with the same spaCy + medspaCy pipeline as the
+contraindication check, so "no fever but it's oozing" is urgent and "my sister had an
+infection" or "what if it bleeds?" are not. No Rasa imports.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from actions.data_files import problems_message, read_yaml
+from actions.extraction import CURRENT, PAST, UNSURE, Extractor, Mention
+
+RED_FLAGS_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "red_flags.yml"
+# Favour recall: a symptom the patient had, or is unsure about, still gets the urgent reply.
+URGENT_STATUSES = (CURRENT, PAST, UNSURE)
+
+
+class RedFlagsError(ValueError):
+    """The red-flags file is missing, unreadable or malformed."""
+
+
+@dataclass(frozen=True)
+class RedFlags:
+    phrases: Dict[str, Tuple[str, ...]]
+    not_red_flags: Tuple[str, ...]
+
+
+def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
+    """Validate the parsed YAML, or raise listing every problem."""
+    problems: List[str] = []
+    groups = raw.get("red_flags") if isinstance(raw, dict) else None
+    if not isinstance(groups, dict) or not groups:
+        raise RedFlagsError(f"{source}: expected a 'red_flags:' section of named phrase lists.")
+    phrases = {}
+    for name, items in groups.items():
+        if not isinstance(items, list) or not items or not all(
+                isinstance(item, (str, int)) and str(item).strip() for item in items):
+            problems.append(f"red_flags.{name}: must be a non-empty list of phrases")
+            continue
+        phrases[str(name)] = tuple(str(item).strip() for item in items)
+    exceptions = raw.get("not_red_flags") or []
+    if not isinstance(exceptions, list) or not all(isinstance(item, str) for item in exceptions):
+        problems.append("not_red_flags: must be a list of phrases")
+        exceptions = []
+    if problems:
+        raise RedFlagsError(problems_message(source, problems))
+    return RedFlags(phrases, tuple(exceptions))
+
+
+def load_red_flags(path: Path = RED_FLAGS_PATH) -> RedFlags:
+    return parse_red_flags(read_yaml(path, RedFlagsError), source=str(path))
+
+
+class RedFlagMatcher:
+    """Finds the patient's own red flags in a message."""
+
+    def __init__(self, red_flags: RedFlags) -> None:
+        self.extractor = Extractor(red_flags.phrases, red_flags.not_red_flags)
+
+    def red_flags(self, text: str) -> List[Mention]:
+        """The patient's own red flags; negated, someone else's and what-ifs are left out."""
+        return [m for m in self.extractor.mentions(text) if m.status in URGENT_STATUSES]
+
+    def is_urgent(self, text: str) -> bool:
+        return bool(self.red_flags(text))
+
+
+@lru_cache(maxsize=1)
+def default_matcher() -> RedFlagMatcher:
+    return RedFlagMatcher(load_red_flags())
+
+
+def is_urgent(text: Optional[str]) -> bool:
+    """True when the message describes a possibly dangerous reaction of the patient's."""
+    return bool(text) and default_matcher().is_urgent(text)

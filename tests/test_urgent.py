@@ -1,0 +1,102 @@
+"""Urgent symptoms: the red-flag matcher, the trained model with it, and the reply over REST."""
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+import yaml
+
+from actions.clinic_config import load_clinic_config
+from actions.red_flags import RedFlagsError, default_matcher, parse_red_flags
+from scripts.nlu_evaluation import Prediction, predict
+
+CASES = yaml.safe_load((Path(__file__).resolve().parent / "urgent_cases.yml").read_text())["cases"]
+URGENT = "urgent_symptom"
+
+
+@pytest.mark.parametrize(
+    "text, urgent",
+    [
+        ("no fever but it's oozing", True),
+        ("no fever", False),
+        ("no fever, no pus, just a bit pink", False),
+        ("is redness normal?", False),
+        ("my sister had an infection after hers", False),
+        ("what if it bleeds?", False),
+        ("can microneedling cause an allergic reaction?", False),
+        ("what are the risks of infection?", False),
+        ("its oozing yellow stuff", True),
+        ("cant breathe properly", True),
+        ("can hardly breathe", True),
+        ("my lips r swelling up", True),
+        ("the swelling is getting worse every hour", True),
+        ("is it normal that it's still bleeding after 2 days?", True),
+        ("I'm dying to try this", False),
+        ("can I book an emergency appointment?", False),
+        ("i'm allergic to lidocaine, can i still have it done", False),
+    ],
+)
+def test_red_flags(text: str, urgent: bool) -> None:
+    assert default_matcher().is_urgent(text) is urgent
+
+
+def test_red_flag_file_mistakes_are_named() -> None:
+    with pytest.raises(RedFlagsError, match="expected a 'red_flags:' section"):
+        parse_red_flags({"flags": []})
+    with pytest.raises(RedFlagsError, match="red_flags.bleeding: must be a non-empty list"):
+        parse_red_flags({"red_flags": {"bleeding": []}})
+
+
+def _report(name: str, predicted: List[bool]) -> Dict[str, float]:
+    gold = [case["urgent"] for case in CASES]
+    tp = sum(p and g for p, g in zip(predicted, gold))
+    fp = sum(p and not g for p, g in zip(predicted, gold))
+    fn = sum(g and not p for p, g in zip(predicted, gold))
+    recall, precision = tp / (tp + fn), tp / (tp + fp)
+    missed = [case["text"] for case, p in zip(CASES, predicted) if case["urgent"] and not p]
+    print(f"\n{name}: {len(CASES)} messages ({sum(gold)} urgent): urgent recall {recall:.3f}, "
+          f"precision {precision:.3f}; missed: {missed}")
+    return {"recall": recall, "precision": precision}
+
+
+def test_the_labelled_set_is_big_and_mixed() -> None:
+    urgent = sum(case["urgent"] for case in CASES)
+    assert len(CASES) >= 60 and 20 <= urgent <= len(CASES) - 20
+
+
+def test_the_matcher_alone(capsys: pytest.CaptureFixture) -> None:
+    # Reported for comparison; the assertion is on what patients get, below.
+    _report("red-flag matcher alone", [default_matcher().is_urgent(c["text"]) for c in CASES])
+
+
+def test_every_urgent_message_is_read_as_urgent(model_path: Path) -> None:
+    logging.disable(logging.WARNING)
+    try:
+        predictions: List[Prediction] = predict(model_path, [(c["text"], "") for c in CASES])
+    finally:
+        logging.disable(logging.NOTSET)
+    figures = _report("trained model with the matcher", [p.predicted == URGENT for p in predictions])
+    assert figures["recall"] == 1.0
+
+
+Say = Callable[[str, str], List[Dict]]
+
+
+def test_the_urgent_reply_gives_the_emergency_number_and_the_clinic(say: Say) -> None:
+    clinic = load_clinic_config()
+    [reply] = [r["text"] for r in say(f"urgent-{uuid.uuid4().hex[:8]}",
+                                      "help my face is swelling up and i cant breathe properly")]
+    assert clinic.emergency_number in reply and clinic.phone in reply
+
+
+def test_an_urgent_symptom_mid_screening_comes_first_and_ends_the_screening(
+    say: Say, expected_reply: Callable[[str], str]
+) -> None:
+    sender = f"urgent-{uuid.uuid4().hex[:8]}"
+    say(sender, "am i a good candidate for microneedling?")
+    replies = [r["text"] for r in say(sender, "no, but since my treatment yesterday it's oozing pus")]
+    assert replies == [expected_reply("utter_urgent")]
+    # The screening is over: a "no" is no longer read as an answer.
+    assert [r["text"] for r in say(sender, "no")] == [expected_reply("utter_answer_without_question")]
