@@ -182,3 +182,35 @@ class ActionScreeningResult(Action):
         findings = from_slot(tracker.get_slot("screening_findings"), RULES)
         dispatcher.utter_message(text=reply_text(RULES, assess(RULES, findings), contact_line()))
         return [*result_events(findings), SlotSet("screening_answer", None)]
+
+
+class ActionFlagHandoff(Action):
+    """Mark the conversation for a call from the clinic's staff, with the reason.
+
+    A question it could not answer is marked only when the one before it was not
+    answered either.
+    """
+
+    REASONS = {"request_human": "requested", "express_frustration": "upset"}
+    UNANSWERED = {"nlu_fallback", "out_of_scope"}
+
+    def name(self) -> Text:
+        return "action_flag_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        if intent in self.UNANSWERED:
+            return ([SlotSet("handoff_reason", "repeated_fallback")]
+                    if previous_turn_unanswered(tracker.events) else [])
+        return [SlotSet("handoff_reason", self.REASONS.get(intent, "requested"))]
+
+
+def previous_turn_unanswered(events: List[Dict[Text, Any]]) -> bool:
+    """True when the bot's reply to the user message before the latest one was
+    "I can't answer that"."""
+    user_turns = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if len(user_turns) < 2:
+        return False
+    between = events[user_turns[-2]:user_turns[-1]]
+    return any(e.get("event") == "action" and e.get("name") == "utter_cannot_answer" for e in between)

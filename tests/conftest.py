@@ -2,6 +2,7 @@
 
 import json
 import socket
+import sqlite3
 import sys
 import urllib.request
 from pathlib import Path
@@ -78,3 +79,19 @@ def say(servers: Servers) -> Callable[[str, str], List[Dict]]:
             return json.loads(response.read().decode("utf-8"))
 
     return send
+
+
+@pytest.fixture
+def slot_events(servers: Servers) -> Callable[[str], List[tuple]]:
+    """(slot, value) for every slot event of a conversation, read from the tracker store."""
+
+    def read(sender: str) -> List[tuple]:
+        db = servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
+                (sender,),
+            ).fetchall()
+        return [(json.loads(data)["name"], json.loads(data)["value"]) for (data,) in rows]
+
+    return read

@@ -11,7 +11,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
-    ActionAskScreeningAnswer, ActionAssessStatement, ActionScreeningResult, ActionStartScreening,
+    ActionAskScreeningAnswer, ActionAssessStatement, ActionFlagHandoff, ActionScreeningResult,
+    ActionStartScreening,
     ValidateScreeningForm,
 )
 from actions.contraindication_rules import load_rules
@@ -195,3 +196,26 @@ def test_the_answer_cleared_when_the_screening_starts_is_not_read_as_an_answer()
     events, dispatcher = run(ValidateScreeningForm(), cleared)
     assert dispatcher.messages == []
     assert SlotSet("screening_answer", None) in events
+
+
+def _turn(text: str, intent: str, reply: str) -> List[Dict[str, Any]]:
+    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+            {"event": "action", "name": reply}]
+
+
+@pytest.mark.parametrize(
+    "intent, history, expected",
+    [
+        ("request_human", [], [SlotSet("handoff_reason", "requested")]),
+        ("express_frustration", [], [SlotSet("handoff_reason", "upset")]),
+        ("out_of_scope", [], []),
+        ("out_of_scope", _turn("hi", "greet", "utter_greet"), []),
+        ("nlu_fallback", _turn("how much is it", "out_of_scope", "utter_cannot_answer"),
+         [SlotSet("handoff_reason", "repeated_fallback")]),
+    ],
+)
+def test_handoff_flags(intent: str, history: List[Dict[str, Any]], expected: List[Any]) -> None:
+    latest = tracker("blah", intent)
+    latest.events[:0] = history
+    events, dispatcher = run(ActionFlagHandoff(), latest)
+    assert events == expected and dispatcher.messages == []

@@ -74,13 +74,31 @@ def test_what_the_article_does_not_cover_gets_an_honest_answer_and_the_clinic(
     assert not re.search(r"\d", leftover)
 
 
-def test_booking_and_a_person_get_the_clinic_details(say: Say) -> None:
+def test_booking_and_a_person_get_the_clinic_details(say: Say, slot_events: Callable) -> None:
     clinic = load_clinic_config()
     [booking] = texts(say(new_sender(), "i'd like to book an appointment"))
     assert clinic.booking_url in booking and clinic.phone in booking
-    [human] = texts(say(new_sender(), "can i speak to a real person please"))
+    sender = new_sender()
+    [human] = texts(say(sender, "can i speak to a real person please"))
     assert clinic.phone in human and clinic.opening_hours in human
     assert clinic.emergency_number in human
+    assert ("handoff_reason", "requested") in slot_events(sender)
+
+
+def test_an_upset_patient_gets_the_team_and_is_flagged(say: Say, slot_events: Callable) -> None:
+    sender = new_sender()
+    [reply] = texts(say(sender, "ugh this is so frustrating, you're not helping me at all"))
+    assert load_clinic_config().phone in reply
+    assert ("handoff_reason", "upset") in slot_events(sender)
+
+
+def test_two_unanswerable_questions_in_a_row_are_flagged(say: Say, slot_events: Callable) -> None:
+    sender = new_sender()
+    say(sender, "how much does microneedling cost")
+    assert not [s for s in slot_events(sender) if s[0] == "handoff_reason"]
+    [reply] = texts(say(sender, "do you accept insurance"))
+    assert reply.startswith("Sorry, I can't answer that.")
+    assert ("handoff_reason", "repeated_fallback") in slot_events(sender)
 
 
 def test_it_says_it_is_a_virtual_assistant(say: Say) -> None:

@@ -27,6 +27,7 @@ EXEMPT = {
     "utter_nothing_to_stop",
     "utter_answer_without_question",
     "utter_urgent",
+    "utter_upset",
 }
 
 
