@@ -100,3 +100,14 @@ def test_an_urgent_symptom_mid_screening_comes_first_and_ends_the_screening(
     assert replies == [expected_reply("utter_urgent")]
     # The screening is over: a "no" is no longer read as an answer.
     assert [r["text"] for r in say(sender, "no")] == [expected_reply("utter_answer_without_question")]
+
+
+@pytest.mark.parametrize(
+    "message, urgent",
+    [("no fever", False), ("no fever but it's oozing", True), ("is redness normal?", False)],
+)
+def test_a_negated_symptom_alone_is_not_urgent(
+    say: Say, expected_reply: Callable[[str], str], message: str, urgent: bool
+) -> None:
+    replies = [r["text"] for r in say(f"urgent-{uuid.uuid4().hex[:8]}", message)]
+    assert (replies == [expected_reply("utter_urgent")]) is urgent
