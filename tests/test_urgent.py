@@ -66,9 +66,11 @@ def test_the_labelled_set_is_big_and_mixed() -> None:
     assert len(CASES) >= 60 and 20 <= urgent <= len(CASES) - 20
 
 
-def test_the_matcher_alone(capsys: pytest.CaptureFixture) -> None:
-    # Reported for comparison; the assertion is on what patients get, below.
-    _report("red-flag matcher alone", [default_matcher().is_urgent(c["text"]) for c in CASES])
+def test_the_matcher_alone_catches_nearly_all() -> None:
+    # The rule-based net must not lean on the trained intent: it alone catches at least
+    # 95% (the combined figure, asserted below, must be 100%).
+    figures = _report("red-flag matcher alone", [default_matcher().is_urgent(c["text"]) for c in CASES])
+    assert figures["recall"] >= 0.95
 
 
 def test_every_urgent_message_is_read_as_urgent(model_path: Path) -> None:
