@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu lock clean
+.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant"
@@ -73,6 +73,15 @@ test: $(MODEL)
 		|| { cat var/test-results/core/failed_test_stories.yml 2>/dev/null; \
 		     tr '\r' '\n' < var/logs/test-core.log | grep -A 20 WrongPrediction; exit 1; }
 	@grep -m 1 "Correct:" var/logs/test-core.log | sed 's/.*Correct:/Test stories correct:/'
+
+# Privacy: delete conversations older than DAYS (default 30), or one on a patient's request.
+DAYS ?= 30
+prune-conversations: install
+	@$(PY) -m scripts.conversations prune --days $(DAYS)
+
+delete-conversation: install
+	@test -n "$(SENDER)" || { echo "usage: make delete-conversation SENDER=<sender id>"; exit 2; }
+	@$(PY) -m scripts.conversations delete "$(SENDER)"
 
 eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines

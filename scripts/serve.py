@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_TRACKER_DB = VAR_DIR / "conversations.db"
 
 # Quiet libraries and no telemetry, in every process we start.
 QUIET_ENV = {
@@ -135,7 +136,7 @@ def running_servers(
     rasa_port: int = 5005,
     action_port: int = 5055,
     model: Path = DEFAULT_MODEL,
-    tracker_db: Path = VAR_DIR / "conversations.db",
+    tracker_db: Path = DEFAULT_TRACKER_DB,
     log_dir: Path = VAR_DIR / "logs",
     extra_env: Optional[Dict[str, str]] = None,
 ) -> Iterator[Servers]:

@@ -1,0 +1,71 @@
+"""Deleting stored conversations, against a real SQLite tracker store written by Rasa."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from scripts.conversations import delete, prune
+
+DAY = 86400
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def store_conversations(db: Path, ages_in_days: dict) -> SQLTrackerStore:
+    """One conversation per sender, its last message `age` days old."""
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    now = time.time()
+    for sender, age in ages_in_days.items():
+        stamp = now - age * DAY
+        events = [ActionExecuted("action_listen", timestamp=stamp - 60),
+                  UserUttered("does it hurt?", {"name": "ask_pain"}, timestamp=stamp - 30),
+                  BotUttered("You will get a topical numbing cream…", timestamp=stamp)]
+        asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
+    return store
+
+
+def senders(store: SQLTrackerStore) -> List[str]:
+    return sorted(asyncio.run(store.keys()))
+
+
+def test_prune_deletes_whole_conversations_older_than_the_retention(tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    store = store_conversations(db, {"old": 45, "recent": 3, "edge": 29})
+    assert prune(f"sqlite:///{db}", days=30) == 1
+    assert senders(store) == ["edge", "recent"]
+    kept = asyncio.run(store.retrieve("recent"))
+    assert [e.text for e in kept.events if isinstance(e, UserUttered)] == ["does it hurt?"]
+
+
+def test_delete_removes_one_conversation_only(tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    store = store_conversations(db, {"patient-a": 1, "patient-b": 1})
+    assert delete(f"sqlite:///{db}", "patient-a") == 3
+    assert senders(store) == ["patient-b"]
+    assert delete(f"sqlite:///{db}", "nobody") == 0
+
+
+def test_an_empty_store_is_not_an_error(tmp_path: Path) -> None:
+    assert prune(f"sqlite:///{tmp_path / 'new.db'}", days=30) == 0
+
+
+def test_the_commands_report_what_they_did(tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    store_conversations(db, {"old": 40, "patient-a": 1})
+    env = {**os.environ, "TRACKER_STORE_URL": f"sqlite:///{db}", "PYTHONWARNINGS": "ignore"}
+
+    def run(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "scripts.conversations", *args], cwd=PROJECT_ROOT,
+                              env=env, capture_output=True, text=True, check=True).stdout
+
+    assert run("prune", "--days", "30") == "Deleted 1 conversation(s) older than 30 days.\n"
+    assert run("delete", "patient-a") == "Deleted conversation 'patient-a' (3 events).\n"
+    assert run("delete", "patient-a") == "No conversation 'patient-a' is stored.\n"
