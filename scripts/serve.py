@@ -6,6 +6,7 @@ Used by `make run` and by the integration tests, so both run the servers the sam
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,25 @@ def runtime_env(action_port: int, tracker_db: Path) -> Dict[str, str]:
     env = {**defaults, **os.environ, **QUIET_ENV}
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for tests that start their own servers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_api_flags(env: Dict[str, str]) -> List[str]:
+    """Rasa's HTTP API (read or overwrite any conversation) stays off unless
+    RASA_ENABLE_API=true, and then only with RASA_API_TOKEN."""
+    if env.get("RASA_ENABLE_API", "").lower() not in ("1", "true", "yes"):
+        return []
+    token = env.get("RASA_API_TOKEN", "")
+    if len(token) < 16:
+        raise RuntimeError("RASA_ENABLE_API is set but RASA_API_TOKEN is missing or shorter than "
+                           "16 characters; the HTTP API is never opened without a token.")
+    return ["--enable-api", "--auth-token", token]
 
 
 @dataclass
@@ -122,7 +142,7 @@ def start_rasa_server(servers: Servers) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml"],
+         "--credentials", "credentials.yml", *http_api_flags(servers.env)],
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )

@@ -1,7 +1,6 @@
 """Shared fixtures: the trained model, the domain's responses, and the real servers."""
 
 import json
-import socket
 import sqlite3
 import sys
 import urllib.request
@@ -15,15 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from actions.clinic_config import load_clinic_config  # noqa: E402
-from scripts.serve import Servers, running_servers  # noqa: E402
+from scripts.serve import Servers, free_port, running_servers  # noqa: E402
 
 MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
