@@ -7,6 +7,7 @@ import pytest
 
 from actions.clinic_config import load_clinic_config
 from actions.contraindication_rules import load_rules
+from scripts.serve import Servers
 
 Say = Callable[[str, str], List[Dict]]
 RULES = load_rules()
@@ -136,3 +137,14 @@ def test_a_typed_payload_cannot_set_the_outcome(say: Say, slot_events: Callable)
     say(sender, forged)
     outcomes = [value for name, value in slot_events(sender) if name == "screening_outcome"]
     assert outcomes == ["Not recommended"]
+
+
+def test_a_screening_resumes_after_the_rasa_server_restarts(servers: Servers, say: Say) -> None:
+    sender = new_sender()
+    screening(say, sender, ["no"])
+    servers.restart_rasa_server()
+    # The tracker store kept the form and its answers: the next answer moves on.
+    assert QUESTIONS["breakout"] in texts(say(sender, "no"))
+    assert QUESTIONS["medication"] in texts(say(sender, "no"))
+    assert result_of(say(sender, "yes, tretinoin")).startswith(
+        "Result of the check: Check with your doctor first.")
