@@ -75,16 +75,22 @@ def say(servers: Servers) -> Callable[[str, str], List[Dict]]:
 
 
 @pytest.fixture
-def slot_events(servers: Servers) -> Callable[[str], List[tuple]]:
-    """(slot, value) for every slot event of a conversation, read from the tracker store."""
+def stored_events(servers: Servers) -> Callable[[str, str], List[Dict]]:
+    """The events of one type ("user", "slot", ...) of a conversation, read from the tracker store."""
 
-    def read(sender: str) -> List[tuple]:
+    def read(sender: str, type_name: str) -> List[Dict]:
         db = servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")
         with sqlite3.connect(db) as connection:
             rows = connection.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
-                (sender,),
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = ? ORDER BY id",
+                (sender, type_name),
             ).fetchall()
-        return [(json.loads(data)["name"], json.loads(data)["value"]) for (data,) in rows]
+        return [json.loads(data) for (data,) in rows]
 
     return read
+
+
+@pytest.fixture
+def slot_events(stored_events: Callable[[str, str], List[Dict]]) -> Callable[[str], List[tuple]]:
+    """(slot, value) for every slot event of a conversation."""
+    return lambda sender: [(e["name"], e["value"]) for e in stored_events(sender, "slot")]

@@ -1,7 +1,6 @@
 """A patient's conversation over the REST channel, against the real action and Rasa servers."""
 
 import re
-import sqlite3
 import uuid
 from typing import Callable, Dict, List
 
@@ -114,27 +113,18 @@ def test_the_menu_offers_buttons_that_work(say: Say, expected_reply: Callable[[s
 
 
 def test_a_conversation_survives_a_restart_of_the_rasa_server(
-    servers: Servers, say: Say, expected_reply: Callable[[str], str]
+    servers: Servers, say: Say, expected_reply: Callable[[str], str], stored_events: Callable
 ) -> None:
     sender = new_sender()
     say(sender, "hi")
     say(sender, "does it hurt")
-    db = servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")
-    before = _user_messages(db, sender)
-    assert before == ["hi", "does it hurt"]
+
+    def user_messages() -> List[str]:
+        return [event["text"] for event in stored_events(sender, "user")]
+
+    assert user_messages() == ["hi", "does it hurt"]
 
     servers.restart_rasa_server()
 
     assert texts(say(sender, "who shouldn't get it")) == [expected_reply("utter_contraindications")]
-    assert _user_messages(db, sender) == ["hi", "does it hurt", "who shouldn't get it"]
-
-
-def _user_messages(db: str, sender: str) -> List[str]:
-    import json
-
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-            (sender,),
-        ).fetchall()
-    return [json.loads(data)["text"] for (data,) in rows]
+    assert user_messages() == ["hi", "does it hurt", "who shouldn't get it"]
