@@ -265,6 +265,13 @@ def _general_question(target: object, modifier: object, span_between: object) ->
     return not any(word in _OWN or word in _NOT_A_QUESTION for word in words)
 
 
+def _asked_as_a_question(target: object, modifier: object, span_between: object) -> bool:
+    # "will my skin be sensitive after the treatment?" asks; "I had a fever after the
+    # treatment" tells, and stays a finding.
+    sentence = target.sent
+    return sentence.text.rstrip().endswith("?") or sentence[0].lower_ in _QUESTION_OPENERS
+
+
 # Telling the patient shares a family member's condition ("and so do I").
 _ME_TOO = re.compile(r"\b(so do i|me too|i do too|i have it too|same here|as do i|i also have it)\b")
 # Generic medication words, superseded when the same text names the medication.
@@ -392,7 +399,8 @@ class Extractor:
         context.add([
             ConTextRule("have had", "PSEUDO", pattern=_HAVE_HAD, direction="PSEUDO"),
             # "will my skin be sensitive after the treatment?" asks about an effect, not a finding.
-            *(ConTextRule(phrase, "HYPOTHETICAL", direction="BACKWARD", max_scope=3)
+            *(ConTextRule(phrase, "HYPOTHETICAL", direction="BACKWARD", max_scope=3,
+                          on_modifies=_asked_as_a_question)
               for phrase in ("after the treatment", "after treatment", "after microneedling",
                              "after the procedure", "afterwards", "afterward")),
             ConTextRule(

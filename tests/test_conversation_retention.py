@@ -19,13 +19,14 @@ DAY = 86400
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def store_conversations(db: Path, ages_in_days: dict) -> SQLTrackerStore:
-    """One conversation per sender, its last message `age` days old."""
+def store_conversations(db: Path, ages_in_days: dict, started_days_ago: float = 0) -> SQLTrackerStore:
+    """One conversation per sender, its last message `age` days old (its first event
+    `started_days_ago` days before that, at least a minute)."""
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
     now = time.time()
     for sender, age in ages_in_days.items():
         stamp = now - age * DAY
-        events = [ActionExecuted("action_listen", timestamp=stamp - 60),
+        events = [ActionExecuted("action_listen", timestamp=stamp - max(60, started_days_ago * DAY)),
                   UserUttered("does it hurt?", {"name": "ask_pain"}, timestamp=stamp - 30),
                   BotUttered("You will get a topical numbing cream…", timestamp=stamp)]
         asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
@@ -43,6 +44,13 @@ def test_prune_deletes_whole_conversations_older_than_the_retention(tmp_path: Pa
     assert senders(store) == ["edge", "recent"]
     kept = asyncio.run(store.retrieve("recent"))
     assert [e.text for e in kept.events if isinstance(e, UserUttered)] == ["does it hurt?"]
+
+
+def test_a_long_conversation_is_kept_while_its_last_message_is_recent(tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    store = store_conversations(db, {"long-running": 2}, started_days_ago=60)
+    assert prune(f"sqlite:///{db}", days=30) == 0
+    assert senders(store) == ["long-running"]
 
 
 def test_delete_removes_one_conversation_only(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ URGENT = "urgent_symptom"
     "text, urgent",
     [
         ("no fever but it's oozing", True),
+        # Favour recall: a red flag told in the past tense still gets the urgent reply.
+        ("i had a high temperature last night after the treatment", True),
         ("no fever", False),
         ("no fever, no pus, just a bit pink", False),
         ("is redness normal?", False),
