@@ -1,5 +1,6 @@
 """Rasa adapters for the contraindication check: thin wrappers around screening.py."""
 
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -10,10 +11,13 @@ from rasa_sdk.types import DomainDict
 from actions.clinic_config import ClinicConfig, load_clinic_config
 from actions.contraindication_rules import NOT_RECOMMENDED, Rules, load_rules
 from actions.extraction import default_extractor, patient_findings
+from actions.log_privacy import conversation_ref
 from actions.screening import (
     Finding, answer_question, answered_questions, assess, decided, from_slot,
     next_question, questions_covered, reply_text, to_slot,
 )
+
+logger = logging.getLogger(__name__)
 
 # Loaded when the action server starts, so a broken file stops it with a clear error.
 RULES: Rules = load_rules()
@@ -35,6 +39,11 @@ SCREENING_TOPICS = {
 }
 
 
+def log_run(action: str, tracker: Tracker) -> None:
+    # Which action ran for which conversation; never the text or a slot value.
+    logger.info("%s ran for conversation %s.", action, conversation_ref(tracker.sender_id))
+
+
 def contact_line() -> str:
     return (f"To talk it through, call {CLINIC.name} on {CLINIC.phone} ({CLINIC.opening_hours}) "
             f"or book a consultation at {CLINIC.booking_url}.")
@@ -53,6 +62,7 @@ class ActionAssessStatement(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
+        log_run(self.name(), tracker)
         mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
         findings = patient_findings(mentions)
         assessment = assess(RULES, findings)
@@ -78,6 +88,7 @@ class ActionStartScreening(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
+        log_run(self.name(), tracker)
         mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
         findings = from_slot(tracker.get_slot("stated_findings"), RULES) + patient_findings(mentions)
         answered = questions_covered(RULES, findings, mentions)
@@ -108,6 +119,7 @@ class ActionAskScreeningAnswer(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
+        log_run(self.name(), tracker)
         question = tracker.get_slot("screening_question")
         if question not in RULES.questions:
             question = next_question(RULES, tracker.get_slot("screening_answered") or [])
@@ -175,6 +187,7 @@ class ActionScreeningResult(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
+        log_run(self.name(), tracker)
         findings = from_slot(tracker.get_slot("screening_findings"), RULES)
         dispatcher.utter_message(text=reply_text(RULES, assess(RULES, findings), contact_line()))
         return [*result_events(findings), SlotSet("screening_answer", None)]
@@ -195,6 +208,7 @@ class ActionFlagHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
+        log_run(self.name(), tracker)
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent in self.UNANSWERED:
             return ([SlotSet("handoff_reason", "repeated_fallback")]

@@ -5,6 +5,7 @@ Used by `make run` and by the integration tests, so both run the servers the sam
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -43,8 +44,18 @@ def runtime_env(action_port: int, tracker_db: Path) -> Dict[str, str]:
         "REDIS_PASSWORD": "",
     }
     env = {**defaults, **os.environ, **QUIET_ENV}
+    env.setdefault("LOG_ID_SALT", log_id_salt())
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
+
+
+def log_id_salt(path: Path = VAR_DIR / "log_id_salt") -> str:
+    """This installation's salt for hashed conversation ids in logs (actions/log_privacy.py)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def free_port() -> int:
@@ -75,7 +86,12 @@ class Servers:
     log_dir: Path
     env: Dict[str, str]
     model: Path
-    processes: List[subprocess.Popen] = field(default_factory=list)
+    action_server: Optional[subprocess.Popen] = None
+    rasa_server: Optional[subprocess.Popen] = None
+
+    @property
+    def processes(self) -> List[subprocess.Popen]:
+        return [p for p in (self.action_server, self.rasa_server) if p is not None]
 
     @property
     def rest_url(self) -> str:
@@ -83,9 +99,13 @@ class Servers:
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
-        rasa = self.processes.pop()
-        _stop([rasa])
+        _stop([self.rasa_server])
         start_rasa_server(self)
+
+    def stop_action_server(self) -> None:
+        """Stop the action server alone (the Rasa server keeps running)."""
+        _stop([self.action_server])
+        self.action_server = None
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -131,7 +151,7 @@ def start_action_server(servers: Servers) -> subprocess.Popen:
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    servers.processes.append(process)
+    servers.action_server = process
     _wait_until_up(f"http://localhost:{servers.action_port}/health", process, log, 60)
     return process
 
@@ -146,7 +166,7 @@ def start_rasa_server(servers: Servers) -> subprocess.Popen:
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    servers.processes.append(process)
+    servers.rasa_server = process
     _wait_until_up(f"http://localhost:{servers.rasa_port}/webhooks/rest/", process, log, 180)
     return process
 

@@ -1,0 +1,90 @@
+"""Rasa adapter: the REST channel, strict about what it accepts.
+
+Rasa's own REST channel crashes with a 500 on a body that isn't a JSON object or on a
+message that isn't a string, falls back to one shared "default" conversation without a
+sender, and logs the message text when handling fails. This one answers such requests
+with a 400 that says what is wrong, and logs a conversation only by its hashed sender id.
+"""
+
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.log_privacy import conversation_ref
+
+logger = logging.getLogger(__name__)
+MAX_SENDER_CHARS = 128
+USAGE = 'Send a JSON object like {"sender": "a-conversation-id", "message": "your question"}.'
+
+
+class RequestProblem(ValueError):
+    pass
+
+
+def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
+    """The sender, message and metadata of a request, or RequestProblem saying what's wrong."""
+    # Python's own parser, strict about UTF-8: sanic's ujson turns some invalid bytes into
+    # strings Python can't even iterate over.
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RequestProblem("The body is not valid JSON: it is not UTF-8 text.")
+    except ValueError:
+        raise RequestProblem("The body is not valid JSON.")
+    if not isinstance(body, dict):
+        raise RequestProblem("The body must be a JSON object.")
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        raise RequestProblem(f'"sender" must be a non-empty string of at most '
+                             f"{MAX_SENDER_CHARS} characters.")
+    if not sender.isprintable():
+        raise RequestProblem('"sender" must not contain control characters.')
+    if not isinstance(message, str):
+        raise RequestProblem('"message" must be a string.')
+    if metadata is not None and not isinstance(metadata, dict):
+        raise RequestProblem('"metadata" must be a JSON object.')
+    return sender, message, metadata
+
+
+class ClinicRestInput(RestInput):
+    """POST {"sender": "...", "message": "..."} to /webhooks/rest/webhook."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_body(request)
+            except RequestProblem as problem:
+                return response.json({"error": str(problem), "usage": USAGE}, status=400)
+            ref = conversation_ref(sender)
+            logger.info("Message received on rest for conversation %s (%d characters).",
+                        ref, len(text))
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender,
+                                                 input_channel=self.name(), metadata=metadata))
+            except Exception:
+                # Never the text: the exception's type and the conversation's reference.
+                logger.error("Handling a message failed for conversation %s.", ref,
+                             exc_info=logger.isEnabledFor(logging.DEBUG))
+                return response.json({"error": "The assistant could not answer; please try "
+                                               "again."}, status=503)
+            return response.json(collector.messages)
+
+        return webhook
