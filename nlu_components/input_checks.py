@@ -1,0 +1,143 @@
+"""Pure checks on what a patient typed, before the NLU pipeline reads it (no Rasa imports).
+
+Every channel ends in the same pipeline, so these checks hold for the widget, SMS and the
+messaging apps alike: control characters are dropped, a very long message is read on a
+bounded prefix, and a message in another language is recognised so the assistant can say
+it understands English only instead of guessing at an answer.
+"""
+
+import gzip
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import FrozenSet, Iterable, List, Optional
+
+# What the NLU reads of one message. The longest question in the training data is under
+# 300 characters; a longer message is read up to here and the patient is told so.
+MAX_READ_CHARS = 1000
+
+# Latin-script languages the language model tells apart from English. Other scripts
+# (Chinese, Arabic, Cyrillic, ...) are recognised by their letters alone.
+OTHER_LANGUAGES = (
+    "SPANISH", "FRENCH", "GERMAN", "PORTUGUESE", "ITALIAN", "DUTCH", "POLISH", "TAGALOG",
+    "VIETNAMESE", "TURKISH", "ROMANIAN", "INDONESIAN", "SWEDISH", "CZECH",
+)
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class ReadableText:
+    """The part of a message the NLU reads, and what the patient should be told about it."""
+    text: str
+    truncated: bool
+    has_words: bool
+
+
+def clean(text: object) -> str:
+    """Text with control characters and unpaired surrogates replaced by spaces."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    try:
+        characters = list(text)
+    except ValueError:  # a code point beyond Unicode, from a lenient JSON parser
+        return ""
+    chars = []
+    for char in characters:
+        category = unicodedata.category(char)
+        if category == "Cs" or (category == "Cc" and char not in "\n\t"):
+            chars.append(" ")
+        else:
+            chars.append(char)
+    return "".join(chars).strip()
+
+
+def readable(text: object, limit: int = MAX_READ_CHARS) -> ReadableText:
+    """Clean text bounded to `limit` characters, cut at a word boundary when one is near."""
+    cleaned = clean(text)
+    truncated = len(cleaned) > limit
+    if truncated:
+        cut = cleaned[:limit]
+        space = cut.rfind(" ")
+        cleaned = cut[:space] if space > limit * 0.8 else cut
+    has_words = any(char.isalnum() for char in cleaned)
+    return ReadableText(cleaned, truncated, has_words)
+
+
+def words(text: str) -> List[str]:
+    return [word.lower() for word in WORD.findall(text)]
+
+
+def looks_like_a_word(token: str) -> bool:
+    """At least a quarter vowels: true of words in the languages above, not of mashing."""
+    vowels = sum(unicodedata.normalize("NFD", char)[0] in "aeiouy" for char in token)
+    return vowels >= max(1, len(token) / 4)
+
+
+def is_latin(char: str) -> bool:
+    return "LATIN" in unicodedata.name(char, "")
+
+
+@lru_cache(maxsize=1)
+def spacy_english_words() -> FrozenSet[str]:
+    """English word forms from spaCy's lookup tables (spacy-lookups-data, no download)."""
+    import spacy_lookups_data
+
+    table = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(table, "rt", encoding="utf-8") as handle:
+        lookup = json.load(handle)
+    return frozenset(word.lower() for pair in lookup.items() for word in pair)
+
+
+class LanguageCheck:
+    """Tells a message written in another language from English, leaning towards English.
+
+    A patient writing English must never be told "English only", so a Latin-script message
+    counts as another language only when most of its words are unknown English words and
+    the language model prefers another language by a clear margin.
+    """
+
+    def __init__(self, english_words: Iterable[str]) -> None:
+        self.general_english = spacy_english_words()
+        self.english = frozenset(w.lower() for w in english_words) | self.general_english
+        self._detector = None
+
+    def detector(self):
+        if self._detector is None:
+            from lingua import Language, LanguageDetectorBuilder
+
+            languages = [Language.ENGLISH, *(getattr(Language, n) for n in OTHER_LANGUAGES)]
+            self._detector = LanguageDetectorBuilder.from_languages(*languages).build()
+        return self._detector
+
+    def warm_up(self) -> None:
+        """Load the language models now (about a second), not on the first message."""
+        self.detector().compute_language_confidence_values("hola, qué tal")
+
+    def other_language(self, text: str) -> Optional[str]:
+        """The language a message is written in when it is clearly not English, else None."""
+        tokens = words(text)
+        if not tokens:
+            return None
+        if sum(not all(map(is_latin, token)) for token in tokens) >= 0.5 * len(tokens):
+            return "non-Latin script"
+        unknown = [token for token in tokens if token not in self.english]
+        if not unknown or len(tokens) < 2:  # one odd word is a typo more often than not
+            return None
+        # Clinic words ("microneedling") say nothing about the language around them.
+        general = " ".join(t for t in tokens if t in unknown or t in self.general_english)
+        ranked = self.detector().compute_language_confidence_values(general)
+        best = ranked[0]
+        english = next((c.value for c in ranked if c.language.name == "ENGLISH"), 0.0)
+        if best.language.name == "ENGLISH":
+            return None
+        # A real sentence usually scores 0.8 or more. Short ones score less, so they count
+        # when most words are unknown, all of them look like words (keyboard mashing such
+        # as "asdkjh zzxv" doesn't), and the other language leads English clearly.
+        mostly_unknown = len(set(unknown)) >= 2 and len(unknown) >= 0.4 * len(tokens)
+        if best.value >= 0.5 or (mostly_unknown and all(map(looks_like_a_word, unknown))
+                                 and best.value >= 2 * english):
+            return best.language.name.title()
+        return None

@@ -1,0 +1,78 @@
+"""Rasa adapter: first in the pipeline, it hands the NLU a clean, bounded text and notes
+what the patient should be told (input_checks.py has the logic).
+
+The note goes into the parse data as `input_check` ({"truncated", "no_words",
+"other_language"}), where the dialogue policy (policies/clinic_rule_policy.py) reads it.
+Button payloads ("/affirm") pass untouched.
+"""
+
+import json
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.input_checks import MAX_READ_CHARS, LanguageCheck, readable, words
+
+INPUT_CHECK = "input_check"
+VOCABULARY_FILE = "vocabulary.json"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
+class InputGuard(GraphComponent):
+    """Cleans and bounds each message; learns the patients' words from the training data."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_chars": MAX_READ_CHARS}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+                 resource: Resource, vocabulary: Optional[List[str]] = None) -> None:
+        self.max_chars = config["max_chars"]
+        self.model_storage = model_storage
+        self.resource = resource
+        self.vocabulary = vocabulary or []
+        self.language = LanguageCheck(self.vocabulary)
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "InputGuard":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "InputGuard":
+        with model_storage.read_from(resource) as directory:
+            vocabulary = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        guard = cls(config, model_storage, resource, vocabulary)
+        guard.language.warm_up()  # at start-up, not on the first patient's message
+        return guard
+
+    def train(self, training_data: TrainingData) -> Resource:
+        # The words patients use with us ("microneedling", "accutane") are English here.
+        vocabulary = sorted({word for example in training_data.training_examples
+                             for word in words(example.get(TEXT) or "")})
+        with self.model_storage.write_to(self.resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(json.dumps(vocabulary), encoding="utf-8")
+        return self.resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and text.startswith("/"):
+                continue
+            read = readable(text, self.max_chars)
+            message.set(TEXT, read.text)
+            check = {"truncated": read.truncated, "no_words": not read.has_words,
+                     "other_language": self.language.other_language(read.text)}
+            if any(check.values()):
+                message.set(INPUT_CHECK, check, add_to_output=True)
+        return messages
