@@ -8,7 +8,8 @@ RASA := $(VENV)/bin/rasa
 # Rasa 3.6 needs Python 3.8-3.10: pyenv's 3.10 (see .python-version), else python3.10.
 PYTHON310 ?= $(shell PYENV_VERSION=3.10.13 pyenv which python 2>/dev/null || command -v python3.10)
 MODEL := models/assistant.tar.gz
-TRAINING_INPUTS := config.yml domain.yml knowledge/clinic_config.yml $(shell find data -name '*.yml')
+TRAINING_INPUTS := config.yml domain.yml knowledge/clinic_config.yml $(shell find data -name '*.yml') \
+	$(wildcard nlu_components/*.py policies/*.py)
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -58,9 +59,10 @@ shell: install
 
 validate: build/domain
 	@mkdir -p var/logs
-	@echo "rasa data validate --fail-on-warning (log: var/logs/validate.log)"
-	@$(RASA) data validate --domain build/domain --data data --config config.yml --fail-on-warning \
+	@echo "rasa data validate, failing on any unexpected warning (log: var/logs/validate.log)"
+	@$(RASA) data validate --domain build/domain --data data --config config.yml \
 		> var/logs/validate.log 2>&1 || { grep -E "WARNING|ERROR|UserWarning|Error" var/logs/validate.log; exit 1; }
+	@$(PY) -m scripts.check_validation var/logs/validate.log
 	@echo "Domain, data and config are valid."
 
 test: $(MODEL)

@@ -36,15 +36,22 @@ def texts(replies: List[Dict]) -> List[str]:
     return [reply["text"] for reply in replies if "text" in reply]
 
 
+def first_turn(replies: List[Dict]) -> List[str]:
+    """The replies to a session's first message, after the disclaimer that opens every session."""
+    disclaimer, *rest = texts(replies)
+    assert disclaimer.startswith("I'm a virtual assistant") and "not medical advice" in disclaimer
+    return rest
+
+
 @pytest.mark.parametrize("response, question", sorted(TOPIC_QUESTIONS.items()))
 def test_each_topic_gets_the_articles_answer(
     say: Say, expected_reply: Callable[[str], str], response: str, question: str
 ) -> None:
-    assert texts(say(new_sender(), question)) == [expected_reply(response)]
+    assert first_turn(say(new_sender(), question)) == [expected_reply(response)]
 
 
 def test_greeting_says_what_it_can_do_with_the_clinic_name(say: Say) -> None:
-    [greeting] = texts(say(new_sender(), "hello"))
+    [greeting] = first_turn(say(new_sender(), "hello"))
     assert load_clinic_config().name in greeting
     assert "microneedling" in greeting
 
@@ -64,7 +71,7 @@ def test_what_the_article_does_not_cover_gets_an_honest_answer_and_the_clinic(
     say: Say, question: str
 ) -> None:
     clinic = load_clinic_config()
-    [reply] = texts(say(new_sender(), question))
+    [reply] = first_turn(say(new_sender(), question))
     assert reply.startswith("Sorry, I can't answer that.")
     assert clinic.phone in reply and clinic.booking_url in reply
     # No invented figures: the only digits are the clinic's own details.
@@ -75,10 +82,10 @@ def test_what_the_article_does_not_cover_gets_an_honest_answer_and_the_clinic(
 
 def test_booking_and_a_person_get_the_clinic_details(say: Say, slot_events: Callable) -> None:
     clinic = load_clinic_config()
-    [booking] = texts(say(new_sender(), "i'd like to book an appointment"))
+    [booking] = first_turn(say(new_sender(), "i'd like to book an appointment"))
     assert clinic.booking_url in booking and clinic.phone in booking
     sender = new_sender()
-    [human] = texts(say(sender, "can i speak to a real person please"))
+    [human] = first_turn(say(sender, "can i speak to a real person please"))
     assert clinic.phone in human and clinic.opening_hours in human
     assert clinic.emergency_number in human
     assert ("handoff_reason", "requested") in slot_events(sender)
@@ -86,7 +93,7 @@ def test_booking_and_a_person_get_the_clinic_details(say: Say, slot_events: Call
 
 def test_an_upset_patient_gets_the_team_and_is_flagged(say: Say, slot_events: Callable) -> None:
     sender = new_sender()
-    [reply] = texts(say(sender, "ugh this is so frustrating, you're not helping me at all"))
+    [reply] = first_turn(say(sender, "ugh this is so frustrating, you're not helping me at all"))
     assert load_clinic_config().phone in reply
     assert ("handoff_reason", "upset") in slot_events(sender)
 
@@ -107,7 +114,7 @@ def test_it_says_it_is_a_virtual_assistant(say: Say) -> None:
 
 def test_the_menu_offers_buttons_that_work(say: Say, expected_reply: Callable[[str], str]) -> None:
     sender = new_sender()
-    [menu] = say(sender, "menu")
+    [_, menu] = say(sender, "menu")
     payloads = {button["title"]: button["payload"] for button in menu["buttons"]}
     assert texts(say(sender, payloads["Does it hurt?"])) == [expected_reply("utter_pain")]
 

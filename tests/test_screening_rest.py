@@ -114,7 +114,8 @@ def test_the_patient_can_stop_and_restart(say: Say, expected_reply: Callable[[st
 
 
 def test_starting_the_screening_says_what_it_does_and_asks_the_first_question(say: Say) -> None:
-    replies = texts(say(new_sender(), "am i a good candidate for microneedling?"))
+    disclaimer, *replies = texts(say(new_sender(), "am i a good candidate for microneedling?"))
+    assert disclaimer.startswith("I'm a virtual assistant")
     assert replies == [
         "Let's check whether the cautions in our article apply to you. You can say \"stop\" at any time.",
         QUESTIONS["skin_condition"],

@@ -1,0 +1,189 @@
+"""Pure logic of the guarded turn: what the assistant does before, instead of, or after
+the rules (no Rasa imports; policies/clinic_rule_policy.py is the Rasa adapter).
+
+A turn is everything after the patient's latest message. In order:
+1. A custom action that failed (the action server is down) is followed by a reply that the
+   feature is unavailable, with the clinic's phone; an active form is closed; for a one-shot
+   assessment the general article answer still comes.
+2. Before the first reply, notes the patient should read first: that a long message was
+   read only in part, and once per session the disclaimer (not on an urgent turn: the
+   urgent reply comes before anything else).
+3. Input the assistant cannot read gets a clear reply instead of a guess: a typed `/intent`
+   that is not the payload of a button the bot offered, a message without words, a message
+   in another language.
+4. Otherwise the rules decide, on the conversation with the notes of this turn hidden, so
+   that every rule applies as if the notes were not there.
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+ACTION_LISTEN = "action_listen"
+ACTION_DEACTIVATE_LOOP = "action_deactivate_loop"
+# Rasa runs this itself after every message; it is not an answer.
+BOOKKEEPING_ACTIONS = frozenset({"action_extract_slots", "action_session_start"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tracker event, reduced to what the plan needs."""
+    kind: str  # "user", "action", "bot" or "other"
+    name: str = ""  # the intent of a user step, the action of an action step
+    text: str = ""
+    payloads: Tuple[str, ...] = ()  # the buttons a bot message or a response offered
+    input_check: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    disclaimer: str
+    truncated_note: str
+    unavailable: str
+    typed_command: str
+    no_words: str
+    other_language: str
+    urgent_intent: str
+    custom_actions: FrozenSet[str]
+    # Intents the disclaimer itself answers ("are you a bot?"): no second copy first.
+    disclaimer_intents: FrozenSet[str] = frozenset()
+    # A failed action that needs no apology (the patient already has the phone number).
+    quiet_failures: FrozenSet[str] = frozenset()
+    # A failed one-shot assessment: the rules go on as if it set this slot to this value.
+    fallback_slots: Mapping[str, Tuple[str, object]] = field(default_factory=dict)
+    # Payloads accepted as typed, e.g. the widget's opening "/greet".
+    public_payloads: FrozenSet[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Either an action to predict, or the rules' turn on a tracker with some steps hidden
+    and, optionally, one slot set after the last step."""
+    action: Optional[str] = None
+    hidden: FrozenSet[int] = frozenset()
+    slot: Optional[Tuple[str, object]] = None
+
+
+def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[str]) -> Plan:
+    """What comes next in this session (`steps` start at the session's start)."""
+    users = [index for index, step in enumerate(steps) if step.kind == "user"]
+    if not users:
+        return Plan()
+    start = users[-1] + 1
+    user = steps[users[-1]]
+    turn = list(range(start, len(steps)))
+    done = [steps[i].name for i in turn
+            if steps[i].kind == "action" and steps[i].name not in BOOKKEEPING_ACTIONS]
+
+    failed = failed_action(steps, turn, settings.custom_actions)
+    if failed is not None:
+        return after_failure(steps, failed, done, settings, active_loop)
+
+    for note in notes_before_answer(steps, users[-1], user, settings):
+        if note not in done:
+            return Plan(action=note)
+    hidden = note_steps(steps, turn, {settings.disclaimer, settings.truncated_note}, user, settings)
+
+    problem = input_problem(steps, user, settings)
+    if problem:
+        return Plan(action=ACTION_LISTEN if problem in done else problem)
+    return Plan(hidden=frozenset(hidden))
+
+
+def failed_action(steps: Sequence[Step], turn: List[int],
+                  custom_actions: FrozenSet[str]) -> Optional[int]:
+    """A custom action that left no event at all: Rasa could not reach the action server.
+
+    Every custom action of ours returns at least one event when it runs (a test holds
+    them to it), and Rasa records nothing but the action itself when the call fails.
+    """
+    for i in turn:
+        step = steps[i]
+        if step.kind == "action" and step.name in custom_actions:
+            nothing_after = i + 1 == len(steps) or steps[i + 1].kind == "action"
+            if nothing_after:
+                return i
+    return None
+
+
+def after_failure(steps: Sequence[Step], failed: int, done: List[str], settings: Settings,
+                  active_loop: Optional[str]) -> Plan:
+    name = steps[failed].name
+    after = [steps[i].name for i in range(failed + 1, len(steps)) if steps[i].kind == "action"]
+    if name not in settings.quiet_failures and settings.unavailable not in after:
+        return Plan(action=settings.unavailable)
+    if active_loop:
+        return Plan(action=ACTION_DEACTIVATE_LOOP)
+    fallback = settings.fallback_slots.get(name)
+    answered = any(a.startswith("utter_") and a != settings.unavailable for a in after)
+    if fallback and not answered:
+        # The rules continue from the failed action as if it had set the slot.
+        hidden = frozenset(range(failed + 1, len(steps)))
+        return Plan(hidden=hidden, slot=fallback)
+    return Plan(action=ACTION_LISTEN)
+
+
+def notes_before_answer(steps: Sequence[Step], user_index: int, user: Step,
+                        settings: Settings) -> List[str]:
+    if user.name == settings.urgent_intent:
+        return []  # the urgent reply comes first; the disclaimer waits for the next turn
+    notes = []
+    if user.input_check.get("truncated"):
+        notes.append(settings.truncated_note)
+    shown_before = any(step.kind == "action" and step.name == settings.disclaimer
+                       for step in steps[:user_index])
+    if not shown_before and user.name not in settings.disclaimer_intents:
+        notes.append(settings.disclaimer)
+    return notes
+
+
+def note_steps(steps: Sequence[Step], turn: List[int], notes: set, user: Step,
+               settings: Settings) -> List[int]:
+    """This turn's notes and what they uttered, so the rules can look past them."""
+    if user.name in settings.disclaimer_intents:
+        notes = notes - {settings.disclaimer}  # there it is the answer, not a note
+    hidden: List[int] = []
+    hiding = False
+    for i in turn:
+        step = steps[i]
+        if step.kind == "action":
+            hiding = step.name in notes
+        if hiding:
+            hidden.append(i)
+    return hidden
+
+
+def offered_payloads(steps: Sequence[Step]) -> FrozenSet[str]:
+    return frozenset(p for step in steps for p in step.payloads)
+
+
+def input_problem(steps: Sequence[Step], user: Step, settings: Settings) -> Optional[str]:
+    text = user.text.strip()
+    if text.startswith("/"):
+        accepted = offered_payloads(steps) | settings.public_payloads
+        return None if text in accepted else settings.typed_command
+    if user.input_check.get("no_words") or not text:
+        return settings.no_words
+    if user.input_check.get("other_language"):
+        return settings.other_language
+    return None
+
+
+def settings_from_config(config: Dict[str, object], custom_actions: FrozenSet[str]) -> Settings:
+    """Settings from the policy's entry in config.yml."""
+    responses = dict(config["guard_responses"])  # type: ignore[arg-type]
+    fallback = {action: (slot["slot"], slot["value"])
+                for action, slot in dict(config.get("fallback_slots") or {}).items()}
+    return Settings(
+        disclaimer=responses["disclaimer"],
+        truncated_note=responses["truncated"],
+        unavailable=responses["unavailable"],
+        typed_command=responses["typed_command"],
+        no_words=responses["no_words"],
+        other_language=responses["other_language"],
+        urgent_intent=str(config["urgent_intent"]),
+        custom_actions=custom_actions,
+        disclaimer_intents=frozenset(config.get("disclaimer_intents") or []),
+        quiet_failures=frozenset(config.get("quiet_failures") or []),
+        fallback_slots=fallback,
+        public_payloads=frozenset(config.get("public_payloads") or []),
+    )

@@ -1,0 +1,47 @@
+"""Fail on any warning in `rasa data validate`'s log except the expected ones.
+
+The responses of the guarded turn (config.yml, ClinicRulePolicy's `guard_responses`) are
+predicted by the policy, not by a rule, so Rasa's "not used in any story or rule" warning
+about them is expected; any other warning fails, as `--fail-on-warning` would.
+"""
+
+import re
+import sys
+from pathlib import Path
+from typing import List, Set
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WARNING = re.compile(r"UserWarning|WARNING|ERROR|Error")
+UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")
+
+
+def policy_responses(config_path: Path = PROJECT_ROOT / "config.yml") -> Set[str]:
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    return {name for policy in config.get("policies", [])
+            for name in (policy.get("guard_responses") or {}).values()}
+
+
+def unexpected_warnings(log: str, expected_unused: Set[str]) -> List[str]:
+    problems = []
+    for line in log.splitlines():
+        if not WARNING.search(line):
+            continue
+        unused = UNUSED.search(line)
+        if unused and unused.group(1) in expected_unused:
+            continue
+        problems.append(line)
+    return problems
+
+
+def main() -> int:
+    log = Path(sys.argv[1]).read_text(encoding="utf-8", errors="replace")
+    problems = unexpected_warnings(log, policy_responses())
+    for line in problems:
+        print(line)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

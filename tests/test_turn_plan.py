@@ -1,0 +1,146 @@
+"""The guarded turn (policies/turn_plan.py) on hand-made conversations, without Rasa."""
+
+from typing import List
+
+from policies.turn_plan import ACTION_DEACTIVATE_LOOP, ACTION_LISTEN, Plan, Settings, Step, plan_turn
+
+SETTINGS = Settings(
+    disclaimer="utter_disclaimer", truncated_note="utter_message_truncated",
+    unavailable="utter_actions_unavailable", typed_command="utter_typed_command",
+    no_words="utter_no_words", other_language="utter_english_only",
+    urgent_intent="urgent_symptom",
+    custom_actions=frozenset({"action_start_screening", "action_assess_statement",
+                              "action_flag_handoff", "screening_form"}),
+    disclaimer_intents=frozenset({"bot_challenge"}),
+    quiet_failures=frozenset({"action_flag_handoff"}),
+    fallback_slots={"action_assess_statement": ("personal_verdict", False)},
+    public_payloads=frozenset({"/greet"}),
+)
+
+
+def user(intent: str, text: str = "a question", **check: object) -> Step:
+    return Step("user", name=intent, text=text, input_check=check)
+
+
+def action(name: str) -> Step:
+    return Step("action", name=name)
+
+
+def bot(*payloads: str) -> Step:
+    return Step("bot", payloads=payloads)
+
+
+def answered(intent: str, reply: str) -> List[Step]:
+    return [action("action_listen"), user(intent), action("action_extract_slots"),
+            action(reply), bot(), action("action_listen")]
+
+
+def test_first_message_of_a_session_gets_the_disclaimer_first_then_the_rules_answer() -> None:
+    steps = [action("action_listen"), user("ask_pain"), action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action="utter_disclaimer")
+    steps += [action("utter_disclaimer"), bot()]
+    # The rules see the turn as if the disclaimer were not there.
+    assert plan_turn(steps, SETTINGS, None) == Plan(hidden=frozenset({3, 4}))
+
+
+def test_the_disclaimer_comes_once_per_session() -> None:
+    steps = [action("action_listen"), user("greet"), action("action_extract_slots"),
+             action("utter_disclaimer"), bot(), action("utter_greet"), bot(),
+             action("action_listen"), user("ask_pain"), action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan()
+
+
+def test_an_urgent_message_is_answered_before_the_disclaimer_which_waits_a_turn() -> None:
+    steps = [action("action_listen"), user("urgent_symptom"), action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan()
+    steps += [action("utter_urgent"), bot(), action("action_listen"), user("thank"),
+              action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action="utter_disclaimer")
+
+
+def test_are_you_a_bot_is_answered_by_the_disclaimer_not_twice() -> None:
+    steps = [action("action_listen"), user("bot_challenge"), action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan()
+    steps += [action("utter_disclaimer"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan()  # nothing hidden: it is the answer
+
+
+def test_a_long_message_gets_the_note_then_the_disclaimer_then_the_answer() -> None:
+    steps = [action("action_listen"), user("ask_pain", truncated=True),
+             action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None).action == "utter_message_truncated"
+    steps += [action("utter_message_truncated"), bot()]
+    assert plan_turn(steps, SETTINGS, None).action == "utter_disclaimer"
+    steps += [action("utter_disclaimer"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan(hidden=frozenset({3, 4, 5, 6}))
+
+
+def test_a_typed_intent_is_refused_unless_the_bot_offered_it_as_a_button() -> None:
+    session = answered("greet", "utter_disclaimer") + answered("show_menu", "utter_menu")
+    typed = session + [user("ask_contraindications", text='/ask_contraindications{"x": 1}'),
+                       action("action_extract_slots")]
+    assert plan_turn(typed, SETTINGS, None) == Plan(action="utter_typed_command")
+    refused = typed + [action("utter_typed_command"), bot()]
+    assert plan_turn(refused, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+    offered = session[:-2] + [bot("/ask_pain", "/check_candidacy"), action("action_listen"),
+                              user("ask_pain", text="/ask_pain"), action("action_extract_slots")]
+    assert plan_turn(offered, SETTINGS, None) == Plan()
+    assert plan_turn([action("action_listen"), user("greet", text="/greet"),
+                      action("action_extract_slots")], SETTINGS, None).action == "utter_disclaimer"
+
+
+def test_empty_and_foreign_messages_get_their_replies_after_the_disclaimer() -> None:
+    for check, reply in (({"no_words": True}, "utter_no_words"),
+                         ({"other_language": "Spanish"}, "utter_english_only")):
+        steps = answered("greet", "utter_disclaimer") + [user("nlu_fallback", **check),
+                                                         action("action_extract_slots")]
+        assert plan_turn(steps, SETTINGS, None) == Plan(action=reply)
+    assert plan_turn([action("action_listen"), user("nlu_fallback", text="   "),
+                      action("action_extract_slots")], SETTINGS, None).action == "utter_disclaimer"
+
+
+def test_a_failed_action_gets_the_unavailable_reply_and_closes_the_form() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("deny"), action("action_extract_slots"), action("screening_form")]
+    assert plan_turn(steps, SETTINGS, "screening_form") == Plan(action="utter_actions_unavailable")
+    steps += [action("utter_actions_unavailable"), bot()]
+    assert plan_turn(steps, SETTINGS, "screening_form") == Plan(action=ACTION_DEACTIVATE_LOOP)
+    steps += [action(ACTION_DEACTIVATE_LOOP), Step("other")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+
+def test_an_action_that_ran_is_not_mistaken_for_a_failure() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("check_candidacy"), action("action_extract_slots"), action("action_start_screening"),
+        Step("other")]
+    assert plan_turn(steps, SETTINGS, None) == Plan()
+
+
+def test_a_failed_assessment_still_gets_the_general_answer() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("ask_contraindications"), action("action_extract_slots"),
+        action("action_assess_statement")]
+    assert plan_turn(steps, SETTINGS, None).action == "utter_actions_unavailable"
+    steps += [action("utter_actions_unavailable"), bot()]
+    failed = len(steps) - 3
+    assert plan_turn(steps, SETTINGS, None) == Plan(
+        hidden=frozenset({failed + 1, failed + 2}), slot=("personal_verdict", False))
+    steps += [action("utter_contraindications"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+
+def test_a_failed_handoff_flag_is_quiet() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("request_human"), action("action_extract_slots"), action("utter_human"), bot(),
+        action("action_flag_handoff")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+
+def test_buttons_of_a_response_the_bot_uttered_count_as_offered() -> None:
+    steps = [action("action_listen"), user("show_menu"), action("action_extract_slots"),
+             action("utter_disclaimer"), bot(), Step("action", name="utter_menu",
+                                                     payloads=("/ask_pain",)),
+             action("action_listen"), user("ask_pain", text="/ask_pain"),
+             action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan()
