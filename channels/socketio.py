@@ -10,16 +10,16 @@ from sanic import Blueprint
 from channels.web_origins import parse_allowed_origins
 
 
-def check_session_persistence_works(session_persistence: bool) -> None:
+def check_session_persistence_works(session_persistence: bool, socketio_version: str) -> None:
     """Fail at start-up instead of silently sending replies to an empty room.
 
     From python-socketio 5.10 on, enter_room is a coroutine that Rasa 3.6 does not await
     (RasaHQ/rasa#13027), so a persistent session never joins its room.
     """
-    installed = tuple(int(part) for part in version("python-socketio").split(".")[:2])
-    if session_persistence and installed >= (5, 10):
+    major_minor = tuple(int(part) for part in socketio_version.split(".")[:2])
+    if session_persistence and major_minor >= (5, 10):
         raise RuntimeError(f"socketio: session_persistence needs python-socketio < 5.10 with "
-                           f"Rasa 3.6, found {version('python-socketio')}; see requirements.in")
+                           f"Rasa 3.6, found {socketio_version}; see requirements.in")
 
 
 class WidgetSocketIOInput(SocketIOInput):
@@ -32,7 +32,7 @@ class WidgetSocketIOInput(SocketIOInput):
         credentials = credentials or {}
         channel = super().from_credentials(credentials)
         assert isinstance(channel, WidgetSocketIOInput)
-        check_session_persistence_works(channel.session_persistence)
+        check_session_persistence_works(channel.session_persistence, version("python-socketio"))
         try:
             channel.allowed_origins = parse_allowed_origins(credentials.get("allowed_origins"))
         except ValueError as problem:
