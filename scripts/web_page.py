@@ -30,7 +30,9 @@ def widget_settings(config: ClinicConfig, socket_url: str) -> Dict[str, str]:
         "socketUrl": socket_url,
         "socketPath": "/socket.io/",
         "initPayload": "/greet",
-        "storage": "local",
+        # Survives a reload but not closing the tab: on a shared computer the next person
+        # does not find the patient's conversation.
+        "storage": "session",
         "title": config.name,
         "subtitle": "Virtual assistant",
     }
@@ -76,10 +78,16 @@ def build_routes(config: ClinicConfig, socket_url: str) -> Dict[str, Route]:
 
 
 def make_handler(routes: Dict[str, Route], csp: str) -> type:
-    """A request handler answering GET for the known routes and 404 for anything else."""
+    """A request handler answering GET and HEAD for the known routes and 404 for anything else."""
 
     class PageHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self.respond(send_body=True)
+
+        def do_HEAD(self) -> None:
+            self.respond(send_body=False)
+
+        def respond(self, send_body: bool) -> None:
             route = routes.get(urlsplit(self.path).path)
             if route is None:
                 self.send_error(404)
@@ -92,7 +100,8 @@ def make_handler(routes: Dict[str, Route], csp: str) -> type:
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
-            self.wfile.write(body)
+            if send_body:
+                self.wfile.write(body)
 
     return PageHandler
 
@@ -107,7 +116,8 @@ def main() -> None:
         routes = build_routes(load_clinic_config(), args.socket_url)
     except (ClinicConfigError, FileNotFoundError) as problem:
         sys.exit(str(problem))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(routes, content_security_policy(args.socket_url)))
+    handler = make_handler(routes, content_security_policy(args.socket_url))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -108,9 +108,9 @@ def buttons(browser: WebDriver) -> Dict[str, WebElement]:
 
 
 def session_id(browser: WebDriver) -> str:
-    """The conversation id the widget keeps in the page's storage (the tracker's sender id)."""
-    stored = browser.execute_script("return window.localStorage.getItem('chat_session');")
-    assert stored, "the widget stored no session in localStorage"
+    """The conversation id the widget keeps in the tab's storage (the tracker's sender id)."""
+    stored = browser.execute_script("return window.sessionStorage.getItem('chat_session');")
+    assert stored, "the widget stored no session in sessionStorage"
     return json.loads(stored)["session_id"]
 
 
@@ -206,10 +206,11 @@ def network_requests(browser: WebDriver) -> Dict[str, Dict[str, str]]:
 
 
 def test_the_page_loads_everything_from_the_project_and_nothing_from_a_cdn(
-    browser: WebDriver, servers: Servers
+    fresh_page: WebDriver, servers: Servers
 ) -> None:
+    browser = fresh_page
     network_requests(browser)
-    browser.get(servers.page_url)
+    browser.refresh()
     open_chat(browser)
     WebDriverWait(browser, REPLY_TIMEOUT).until(lambda b: bot_messages(b))
 

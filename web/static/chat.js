@@ -14,7 +14,7 @@
     subtitle: settings.subtitle,
     inputTextFieldHint: "Type your question...",
     showFullScreenButton: false,
-    // The conversation (and its session id) survive a reload of the page.
+    // The conversation (and its session id) survive a reload of the page (see web_page.py).
     params: { storage: settings.storage },
     // The widget otherwise waits 0.8-3 s before showing each reply.
     customMessageDelay: function () { return 0; }
