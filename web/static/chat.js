@@ -9,7 +9,6 @@
     socketPath: settings.socketPath,
     // "/greet" makes the assistant say hello as soon as the chat is first opened.
     initPayload: settings.initPayload,
-    customData: { language: "en" },
     title: settings.title,
     subtitle: settings.subtitle,
     inputTextFieldHint: "Type your question...",
