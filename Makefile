@@ -18,7 +18,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 .PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation web browser
 
 help:
-	@echo "make run    install, train if the data changed, start the assistant"
+	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
 	@echo "make test   install and run every test"
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"

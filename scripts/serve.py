@@ -81,7 +81,7 @@ def cors_flags(env: Dict[str, str]) -> List[str]:
 
 @dataclass
 class Servers:
-    """The two running server processes and where to reach them."""
+    """The running processes (action server, clinic page, Rasa server) and where to reach them."""
 
     rasa_port: int
     action_port: int
