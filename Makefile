@@ -16,10 +16,10 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation
+.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation web browser
 
 help:
-	@echo "make run    install, train if the data changed, start the assistant"
+	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
 	@echo "make test   install and run every test"
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
@@ -51,7 +51,27 @@ $(MODEL): $(TRAINING_INPUTS) build/domain $(VENV)/.installed
 
 train: $(MODEL)
 
-run: $(MODEL)
+# The website widget: rasa-webchat pinned in web/package-lock.json, served from
+# web/node_modules by scripts/web_page.py (never from a CDN). Node and npm come from
+# Debian when the machine has none.
+WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
+web: $(WEBCHAT)
+
+$(WEBCHAT): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "Installing nodejs and npm from Debian ..."; \
+		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@echo "Installing the chat widget (npm ci in web/) ..."
+	@npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser test drives Debian's headless Chromium; test tools never download browsers.
+browser: /usr/bin/chromium /usr/bin/chromedriver
+
+/usr/bin/chromium /usr/bin/chromedriver:
+	@echo "Installing chromium and chromium-driver from Debian ..."
+	@apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+
+run: $(MODEL) web
 	@$(PY) -m scripts.serve
 
 shell: install
@@ -65,7 +85,7 @@ validate: build/domain
 	@$(PY) -m scripts.check_validation var/logs/validate.log
 	@echo "Domain, data and config are valid."
 
-test: $(MODEL)
+test: $(MODEL) web browser
 	@$(MAKE) --no-print-directory validate
 	$(PY) -m pytest tests -q
 	@mkdir -p var/logs
@@ -92,4 +112,4 @@ lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^pkg_resources" > requirements.lock
 
 clean:
-	rm -rf build models var/test-results .rasa
+	rm -rf build models var/test-results .rasa web/node_modules

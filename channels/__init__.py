@@ -1,0 +1,1 @@
+"""Rasa input channels adapted for the clinic, registered by module path in credentials.yml."""

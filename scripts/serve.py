@@ -1,4 +1,4 @@
-"""Start the action server and the Rasa server, wait until both answer, stop both cleanly.
+"""Start the action server, the clinic page and the Rasa server, wait until all answer, stop them cleanly.
 
 Used by `make run` and by the integration tests, so both run the servers the same way.
 """
@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
+from channels.web_origins import parse_allowed_origins
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_TRACKER_DB = VAR_DIR / "conversations.db"
+DEFAULT_WEB_PORT = 8080
 
 # Quiet libraries and no telemetry, in every process we start.
 QUIET_ENV = {
@@ -33,9 +36,11 @@ QUIET_ENV = {
 }
 
 
-def runtime_env(action_port: int, tracker_db: Path) -> Dict[str, str]:
+def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, str]:
     """Environment for the servers: the caller's variables win over these defaults."""
     defaults = {
+        # The only website allowed to use the chat socket and call the Rasa server.
+        "WEB_ORIGIN": f"http://localhost:{web_port}",
         "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
         "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
         "LOCK_STORE_TYPE": "in_memory",
@@ -77,25 +82,44 @@ def http_api_flags(env: Dict[str, str]) -> List[str]:
     return ["--enable-api", "--auth-token", token]
 
 
+def cors_flags(env: Dict[str, str]) -> List[str]:
+    """CORS for the page's origin only (WEB_ORIGIN), never `*`."""
+    try:
+        return ["--cors", *parse_allowed_origins(env.get("WEB_ORIGIN"))]
+    except ValueError as problem:
+        raise RuntimeError(f"WEB_ORIGIN: {problem}") from None
+
+
 @dataclass
 class Servers:
-    """The two running server processes and where to reach them."""
+    """The running processes (action server, clinic page, Rasa server) and where to reach them."""
 
     rasa_port: int
     action_port: int
     log_dir: Path
     env: Dict[str, str]
     model: Path
+    web_port: int
     action_server: Optional[subprocess.Popen] = None
+    web_page: Optional[subprocess.Popen] = None
     rasa_server: Optional[subprocess.Popen] = None
 
     @property
     def processes(self) -> List[subprocess.Popen]:
-        return [p for p in (self.action_server, self.rasa_server) if p is not None]
+        return [p for p in (self.action_server, self.web_page, self.rasa_server) if p is not None]
 
     @property
     def rest_url(self) -> str:
         return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
+
+    @property
+    def page_url(self) -> str:
+        return f"http://localhost:{self.web_port}/"
+
+    @property
+    def socket_url(self) -> str:
+        """Where browsers reach the Rasa server: RASA_PUBLIC_URL behind a proxy, else this host."""
+        return self.env.get("RASA_PUBLIC_URL") or f"http://localhost:{self.rasa_port}"
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
@@ -156,13 +180,27 @@ def start_action_server(servers: Servers) -> subprocess.Popen:
     return process
 
 
+def start_web_page(servers: Servers) -> subprocess.Popen:
+    """Serve the clinic page with the chat widget and wait until it answers."""
+    log = servers.log_dir / "web.log"
+    process = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "scripts.web_page", "--port", str(servers.web_port),
+         "--socket-url", servers.socket_url],
+        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    servers.web_page = process
+    _wait_until_up(servers.page_url, process, log, 30)
+    return process
+
+
 def start_rasa_server(servers: Servers) -> subprocess.Popen:
-    """Start the Rasa server with the REST channel and wait until it answers."""
+    """Start the Rasa server with the channels of credentials.yml and wait until it answers."""
     log = servers.log_dir / "rasa.log"
     process = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml", *http_api_flags(servers.env)],
+         "--credentials", "credentials.yml", *cors_flags(servers.env), *http_api_flags(servers.env)],
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -179,14 +217,20 @@ def running_servers(
     tracker_db: Path = DEFAULT_TRACKER_DB,
     log_dir: Path = VAR_DIR / "logs",
     extra_env: Optional[Dict[str, str]] = None,
+    web_port: Optional[int] = None,
 ) -> Iterator[Servers]:
-    """Run both servers for the duration of the block, then stop them."""
+    """Run the servers for the duration of the block, then stop them.
+
+    The page gets a free port unless one is given, so tests never collide with `make run`.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    env = {**runtime_env(action_port, tracker_db), **(extra_env or {})}
-    servers = Servers(rasa_port, action_port, log_dir, env, model)
+    web_port = web_port or free_port()
+    env = {**runtime_env(action_port, tracker_db, web_port), **(extra_env or {})}
+    servers = Servers(rasa_port, action_port, log_dir, env, model, web_port)
     try:
         start_action_server(servers)
+        start_web_page(servers)
         start_rasa_server(servers)
         yield servers
     finally:
@@ -204,27 +248,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--web-port", type=int,
+                        default=int(os.environ.get("WEB_PORT", DEFAULT_WEB_PORT)))
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
 
     started = time.monotonic()
-    print("Starting the action server and the Rasa server (logs in var/logs/) ...", flush=True)
+    print("Starting the action server, the clinic page and the Rasa server (logs in var/logs/) ...",
+          flush=True)
     try:
-        with running_servers(args.rasa_port, args.action_port, args.model) as servers:
+        with running_servers(args.rasa_port, args.action_port, args.model,
+                             web_port=args.web_port) as servers:
             print(
                 f"\nThe assistant is up after {time.monotonic() - started:.1f}s.\n"
+                f"  Clinic page with the chat:    {servers.page_url}   (open it in a browser)\n"
+                f"                                chat allowed from {servers.env['WEB_ORIGIN']} only\n"
                 f"  Talk to it in this terminal:  make shell   (in a second terminal)\n"
                 f"  REST channel:                 POST {servers.rest_url}\n"
                 f'                                body {{"sender": "me", "message": "does it hurt?"}}\n'
                 f"  Action server:                http://localhost:{servers.action_port}/health\n"
-                f"Press Ctrl-C to stop both servers.",
+                f"Press Ctrl-C to stop the servers.",
                 flush=True,
             )
             while all(p.poll() is None for p in servers.processes):
                 time.sleep(1)
             sys.exit("A server stopped unexpectedly; see var/logs/.")
     except KeyboardInterrupt:
-        print("\nStopped both servers.")
+        print("\nStopped the servers.")
     except RuntimeError as error:
         sys.exit(f"Could not start the assistant: {error}")
 

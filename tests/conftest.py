@@ -39,10 +39,10 @@ def expected_reply() -> Callable[[str], str]:
 
 @pytest.fixture(scope="session")
 def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """The real action server and Rasa server on free ports, with their own SQLite tracker store."""
+    """The real action server, Rasa server and clinic page on free ports, with their own SQLite tracker store."""
     workdir = tmp_path_factory.mktemp("servers")
     tracker_db = workdir / "conversations.db"
-    action_port = free_port()
+    action_port, web_port = free_port(), free_port()
     with running_servers(
         rasa_port=free_port(),
         action_port=action_port,
@@ -53,7 +53,9 @@ def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
             "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
             "LOCK_STORE_TYPE": "in_memory",
+            "WEB_ORIGIN": f"http://localhost:{web_port}",
         },
+        web_port=web_port,
     ) as running:
         yield running
 
