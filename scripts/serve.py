@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
+from scripts.build_credentials import (
+    BUILD_CREDENTIALS, CredentialsError, build_credentials, webhook_name,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
@@ -75,11 +79,17 @@ class Servers:
     log_dir: Path
     env: Dict[str, str]
     model: Path
+    credentials: Path = BUILD_CREDENTIALS
+    channels: List[str] = field(default_factory=list)
     processes: List[subprocess.Popen] = field(default_factory=list)
 
     @property
     def rest_url(self) -> str:
         return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
+
+    def webhook_url(self, channel: str) -> str:
+        """Where a channel's provider posts messages, e.g. webhook_url("twilio")."""
+        return f"http://localhost:{self.rasa_port}/webhooks/{channel}/webhook"
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
@@ -137,12 +147,12 @@ def start_action_server(servers: Servers) -> subprocess.Popen:
 
 
 def start_rasa_server(servers: Servers) -> subprocess.Popen:
-    """Start the Rasa server with the REST channel and wait until it answers."""
+    """Start the Rasa server with the channels in `servers.credentials`; wait until it answers."""
     log = servers.log_dir / "rasa.log"
     process = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml", *http_api_flags(servers.env)],
+         "--credentials", str(servers.credentials), *http_api_flags(servers.env)],
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -159,12 +169,18 @@ def running_servers(
     tracker_db: Path = DEFAULT_TRACKER_DB,
     log_dir: Path = VAR_DIR / "logs",
     extra_env: Optional[Dict[str, str]] = None,
+    credentials: Path = BUILD_CREDENTIALS,
 ) -> Iterator[Servers]:
-    """Run both servers for the duration of the block, then stop them."""
+    """Run both servers for the duration of the block, then stop them.
+
+    `extra_env` overrides the environment of both servers (e.g. a channel's variables);
+    the credentials file for those variables is written to `credentials`.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     env = {**runtime_env(action_port, tracker_db), **(extra_env or {})}
-    servers = Servers(rasa_port, action_port, log_dir, env, model)
+    servers = Servers(rasa_port, action_port, log_dir, env, model, credentials)
+    servers.channels = build_credentials(env, credentials)
     try:
         start_action_server(servers)
         start_rasa_server(servers)
@@ -191,12 +207,15 @@ def main() -> None:
     print("Starting the action server and the Rasa server (logs in var/logs/) ...", flush=True)
     try:
         with running_servers(args.rasa_port, args.action_port, args.model) as servers:
+            channels = ", ".join(f"{webhook_name(c)} (/webhooks/{webhook_name(c)}/webhook)"
+                                 for c in servers.channels)
             print(
                 f"\nThe assistant is up after {time.monotonic() - started:.1f}s.\n"
                 f"  Talk to it in this terminal:  make shell   (in a second terminal)\n"
                 f"  REST channel:                 POST {servers.rest_url}\n"
                 f'                                body {{"sender": "me", "message": "does it hurt?"}}\n'
                 f"  Action server:                http://localhost:{servers.action_port}/health\n"
+                f"  Channels on:                  {channels}\n"
                 f"Press Ctrl-C to stop both servers.",
                 flush=True,
             )
@@ -205,7 +224,7 @@ def main() -> None:
             sys.exit("A server stopped unexpectedly; see var/logs/.")
     except KeyboardInterrupt:
         print("\nStopped both servers.")
-    except RuntimeError as error:
+    except (RuntimeError, CredentialsError) as error:
         sys.exit(f"Could not start the assistant: {error}")
 
 
