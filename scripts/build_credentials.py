@@ -35,6 +35,11 @@ def _variable(value: Any) -> Optional[Tuple[str, Optional[str]]]:
     return match.group(1), match.group(3) if match.group(2) else None
 
 
+def webhook_name(channel: str) -> str:
+    """The channel's part of its webhook URL: a module path's module (channels.twilio.X -> twilio)."""
+    return channel.split(".")[-2] if "." in channel else channel
+
+
 def enabled_channels(template: Mapping[str, Any], env: Mapping[str, str]) -> Dict[str, Any]:
     """The channels whose required variables are all set, optional unset ones filled or dropped."""
     channels: Dict[str, Any] = {}
@@ -63,16 +68,11 @@ def enabled_channels(template: Mapping[str, Any], env: Mapping[str, str]) -> Dic
         if not missing:
             channels[channel] = kept
         elif present:
-            problems.append(f"{channel} is only partly configured: set {', '.join(missing)} "
+            problems.append(f"{webhook_name(channel)} is only partly configured: set {', '.join(missing)} "
                             f"(already set: {', '.join(present)})")
     if problems:
         raise CredentialsError("\n".join(problems))
     return channels
-
-
-def webhook_name(channel: str) -> str:
-    """The channel's part of its webhook URL: a module path's module (channels.twilio.X -> twilio)."""
-    return channel.split(".")[-2] if "." in channel else channel
 
 
 def build_credentials(env: Mapping[str, str], out: Path = BUILD_CREDENTIALS,
