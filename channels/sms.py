@@ -7,6 +7,8 @@ adapter (channels/twilio.py) calls them.
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
+from actions.clinic_config import ClinicConfig
+
 # The keywords carriers and Twilio treat as opt-out, opt-in and help requests when they
 # are the whole message (https://help.twilio.com/articles/223134027).
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -47,6 +49,13 @@ def keyword(body: str, stopped: bool) -> Optional[str]:
     if word == MORE_KEYWORD:
         return MORE
     return None
+
+
+def help_text(clinic: ClinicConfig) -> str:
+    """The reply to HELP: the clinic's contact details."""
+    return (f"{clinic.name}: call {clinic.phone} ({clinic.opening_hours}) or book at "
+            f"{clinic.booking_url}. In an emergency call {clinic.emergency_number}. "
+            f"Text STOP to stop messages.")
 
 
 def non_gsm7(text: str) -> List[str]:

@@ -43,14 +43,6 @@ def conversation_ref(sender_id: Text) -> Text:
     return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
 
 
-def help_text() -> Text:
-    """The reply to HELP: the clinic's contact details from knowledge/clinic_config.yml."""
-    clinic = load_clinic_config()
-    return (f"{clinic.name}: call {clinic.phone} ({clinic.opening_hours}) or book at "
-            f"{clinic.booking_url}. In an emergency call {clinic.emergency_number}. "
-            f"Text STOP to stop messages.")
-
-
 class TwilioOutput(OutputChannel):
     """Sends the assistant's replies as SMS through Twilio's Messages API."""
 
@@ -138,7 +130,7 @@ class TwilioInput(InputChannel):
         # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
-        self.help_text = help_text()
+        self.help_text = sms.help_text(load_clinic_config())
 
     def get_output_channel(self) -> TwilioOutput:
         return TwilioOutput(self.account_sid, self.auth_token, self.twilio_number,

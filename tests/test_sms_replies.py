@@ -9,7 +9,6 @@ import yaml
 
 from actions.clinic_config import load_clinic_config
 from channels import sms
-from channels.twilio import help_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,8 +61,8 @@ def test_sms_menu_offers_the_web_menus_payloads() -> None:
 
 
 def test_help_is_one_short_sms_with_the_clinics_details() -> None:
-    text = help_text()
     clinic = load_clinic_config()
+    text = sms.help_text(clinic)
     assert clinic.phone in text and clinic.booking_url in text and clinic.emergency_number in text
     assert len(text) <= sms.SMS_LIMIT and not sms.non_gsm7(text)
 
