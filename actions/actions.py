@@ -96,7 +96,9 @@ class ActionStartScreening(Action):
         intro = "Let's check whether the cautions in our article apply to you."
         if answered:
             intro += " I'll skip what you've already told me."
-        if question is not None and not decided(RULES, findings):
+        # By SMS, texting STOP unsubscribes the patient; the numbered answers offer "Stop the check".
+        if question is not None and not decided(RULES, findings) and \
+                tracker.get_latest_input_channel() != "twilio":
             intro += " You can say \"stop\" at any time."
         dispatcher.utter_message(text=intro)
         # Nothing left to ask: the form completes at once and the result follows.

@@ -14,11 +14,14 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 from channels.web_origins import parse_allowed_origins
+from scripts.build_credentials import (
+    BUILD_CREDENTIALS, CredentialsError, build_credentials, webhook_name,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -100,6 +103,8 @@ class Servers:
     env: Dict[str, str]
     model: Path
     web_port: int
+    credentials: Path = BUILD_CREDENTIALS
+    channels: List[str] = field(default_factory=list)
     action_server: Optional[subprocess.Popen] = None
     web_page: Optional[subprocess.Popen] = None
     rasa_server: Optional[subprocess.Popen] = None
@@ -120,6 +125,9 @@ class Servers:
     def socket_url(self) -> str:
         """Where browsers reach the Rasa server: RASA_PUBLIC_URL behind a proxy, else this host."""
         return self.env.get("RASA_PUBLIC_URL") or f"http://localhost:{self.rasa_port}"
+    def webhook_url(self, channel: str) -> str:
+        """Where a channel's provider posts messages, e.g. webhook_url("twilio")."""
+        return f"http://localhost:{self.rasa_port}/webhooks/{channel}/webhook"
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
@@ -195,12 +203,13 @@ def start_web_page(servers: Servers) -> subprocess.Popen:
 
 
 def start_rasa_server(servers: Servers) -> subprocess.Popen:
-    """Start the Rasa server with the channels of credentials.yml and wait until it answers."""
+    """Start the Rasa server with the channels in `servers.credentials`; wait until it answers."""
     log = servers.log_dir / "rasa.log"
     process = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml", *cors_flags(servers.env), *http_api_flags(servers.env)],
+         "--credentials", str(servers.credentials), *cors_flags(servers.env),
+         *http_api_flags(servers.env)],
         cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -218,16 +227,20 @@ def running_servers(
     log_dir: Path = VAR_DIR / "logs",
     extra_env: Optional[Dict[str, str]] = None,
     web_port: Optional[int] = None,
+    credentials: Path = BUILD_CREDENTIALS,
 ) -> Iterator[Servers]:
     """Run the servers for the duration of the block, then stop them.
 
     The page gets a free port unless one is given, so tests never collide with `make run`.
+    `extra_env` overrides the environment of the servers (e.g. a channel's variables); the
+    credentials file for those variables is written to `credentials`.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     web_port = web_port or free_port()
     env = {**runtime_env(action_port, tracker_db, web_port), **(extra_env or {})}
-    servers = Servers(rasa_port, action_port, log_dir, env, model, web_port)
+    servers = Servers(rasa_port, action_port, log_dir, env, model, web_port, credentials)
+    servers.channels = build_credentials(env, credentials)
     try:
         start_action_server(servers)
         start_web_page(servers)
@@ -259,6 +272,8 @@ def main() -> None:
     try:
         with running_servers(args.rasa_port, args.action_port, args.model,
                              web_port=args.web_port) as servers:
+            channels = ", ".join(f"{webhook_name(c)} (/webhooks/{webhook_name(c)}/webhook)"
+                                 for c in servers.channels)
             print(
                 f"\nThe assistant is up after {time.monotonic() - started:.1f}s.\n"
                 f"  Clinic page with the chat:    {servers.page_url}   (open it in a browser)\n"
@@ -267,6 +282,7 @@ def main() -> None:
                 f"  REST channel:                 POST {servers.rest_url}\n"
                 f'                                body {{"sender": "me", "message": "does it hurt?"}}\n'
                 f"  Action server:                http://localhost:{servers.action_port}/health\n"
+                f"  Channels on:                  {channels}\n"
                 f"Press Ctrl-C to stop the servers.",
                 flush=True,
             )
@@ -275,7 +291,7 @@ def main() -> None:
             sys.exit("A server stopped unexpectedly; see var/logs/.")
     except KeyboardInterrupt:
         print("\nStopped the servers.")
-    except RuntimeError as error:
+    except (RuntimeError, CredentialsError) as error:
         sys.exit(f"Could not start the assistant: {error}")
 
 

@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from actions.clinic_config import load_clinic_config  # noqa: E402
+from fake_providers import FakeProviders, channel_env  # noqa: E402
 from scripts.serve import Servers, free_port, running_servers  # noqa: E402
 
 MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
@@ -38,8 +39,18 @@ def expected_reply() -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="session")
-def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """The real action server, Rasa server and clinic page on free ports, with their own SQLite tracker store."""
+def providers() -> Iterator[FakeProviders]:
+    """The loopback fake of Twilio's, Slack's and Facebook's APIs."""
+    fake = FakeProviders()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(model_path: Path, providers: FakeProviders,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The real action server, Rasa server and clinic page on free ports, with their own
+    SQLite tracker store, and the SMS, Messenger and Slack channels sending to the fakes."""
     workdir = tmp_path_factory.mktemp("servers")
     tracker_db = workdir / "conversations.db"
     action_port, web_port = free_port(), free_port()
@@ -54,8 +65,10 @@ def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
             "LOCK_STORE_TYPE": "in_memory",
             "WEB_ORIGIN": f"http://localhost:{web_port}",
+            **channel_env(providers.url),
         },
         web_port=web_port,
+        credentials=workdir / "credentials.yml",
     ) as running:
         yield running
 

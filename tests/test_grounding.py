@@ -36,10 +36,16 @@ EXEMPT = {
 }
 
 
+# The one sentence an SMS variant may add: the prompt for the full answer (channels/twilio.py).
+SMS_MORE_PROMPT = "Reply MORE for the full answer."
+
+
 def responses() -> Dict[str, List[str]]:
+    """Every variant's text (web and SMS), the SMS prompt for the full answer left out."""
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     return {
-        name: [variant["text"] for variant in variants if "text" in variant]
+        name: [variant["text"].replace(SMS_MORE_PROMPT, "").strip()
+               for variant in variants if "text" in variant]
         for name, variants in domain["responses"].items()
     }
 
@@ -66,6 +72,11 @@ def test_response_sentences_come_from_the_article(response: str) -> None:
     for text in responses()[response]:
         ungrounded = ungrounded_sentences(text)
         assert not ungrounded, f"{response} says what the article does not: {ungrounded}"
+
+
+def test_the_sms_more_prompt_is_what_the_sms_variants_say() -> None:
+    domain = (PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8")
+    assert domain.count("Reply MORE") == domain.count(SMS_MORE_PROMPT) > 0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,230 @@
+"""SMS on the clinic's phone line through Twilio, fit for patients.
+
+Replaces Rasa 3.6's Twilio connector, which checks no signature, crashes on a request
+without Body, sends each button as its own SMS with the payload visible, and blocks the
+event loop while it sends. This one:
+- answers 403 unless X-Twilio-Signature matches the auth token, 400 without From or Body;
+- sends buttons as one numbered list and maps a reply of "1", "2", ... to that button's
+  payload, read from the conversation in the tracker store (so it survives restarts);
+- honours STOP (no more messages until START), answers HELP with the clinic's contact
+  details and MORE with the full answer of a shortened SMS reply;
+- sends replies through Twilio's Messages API with aiohttp, and answers the webhook itself
+  with empty TwiML so Twilio sends nothing of its own.
+"""
+
+import asyncio
+import hashlib
+import logging
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+import aiohttp
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import ConversationPaused, Event, Restarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from actions.clinic_config import load_clinic_config
+from channels import sms
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://api.twilio.com"
+# Twilio refuses a body longer than this; longer replies go out as several messages.
+TWILIO_BODY_LIMIT = 1600
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def conversation_ref(sender_id: Text) -> Text:
+    """How logs name a conversation: never the patient's phone number."""
+    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
+
+
+class TwilioOutput(OutputChannel):
+    """Sends the assistant's replies as SMS through Twilio's Messages API."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+    def __init__(self, account_sid: Text, auth_token: Text, twilio_number: Text,
+                 api_base_url: Text = DEFAULT_API_BASE_URL) -> None:
+        super().__init__()
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.twilio_number = twilio_number
+        self.messages_url = (f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/"
+                             f"{account_sid}/Messages.json")
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        parts = [text] if len(text) <= TWILIO_BODY_LIMIT else sms.split_message(text, TWILIO_BODY_LIMIT)
+        for part in parts:
+            await self._send(recipient_id, {"Body": part})
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, sms.with_numbered_buttons(text, buttons))
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text,
+                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, {"MediaUrl": image})
+
+    async def send_parts(self, recipient_id: Text, parts: Iterable[Text]) -> None:
+        for part in parts:
+            await self._send(recipient_id, {"Body": part})
+
+    async def _send(self, recipient_id: Text, fields: Dict[Text, Text]) -> None:
+        # A failed send is logged, not raised: the conversation is still stored, and
+        # Twilio's own retry rules apply to delivery, not to this request.
+        form = {"To": recipient_id, "From": self.twilio_number, **fields}
+        auth = aiohttp.BasicAuth(self.account_sid, self.auth_token)
+        try:
+            async with aiohttp.ClientSession(auth=auth, timeout=aiohttp.ClientTimeout(total=15)) as session:
+                async with session.post(self.messages_url, data=form) as reply:
+                    if reply.status >= 300:
+                        detail = await reply.json(content_type=None)
+                        logger.error("twilio.send_failed status=%s code=%s conversation=%s",
+                                     reply.status, (detail or {}).get("code"),
+                                     conversation_ref(recipient_id))
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            logger.error("twilio.send_failed error=%s conversation=%s",
+                         type(error).__name__, conversation_ref(recipient_id))
+
+
+class TwilioInput(InputChannel):
+    """Receives SMS from Twilio's webhook at /webhooks/twilio/webhook."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        missing = [key for key in ("account_sid", "auth_token", "twilio_number")
+                   if not credentials.get(key)]
+        if missing:
+            raise ValueError(f"The twilio channel needs {', '.join(missing)} in its credentials.")
+        return cls(
+            str(credentials["account_sid"]),
+            str(credentials["auth_token"]),
+            str(credentials["twilio_number"]),
+            api_base_url=credentials.get("api_base_url") or DEFAULT_API_BASE_URL,
+            webhook_url=credentials.get("webhook_url") or None,
+        )
+
+    def __init__(self, account_sid: Text, auth_token: Text, twilio_number: Text,
+                 api_base_url: Text = DEFAULT_API_BASE_URL,
+                 webhook_url: Optional[Text] = None) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.twilio_number = twilio_number
+        self.api_base_url = api_base_url
+        # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
+        self.webhook_url = webhook_url
+        self.validator = RequestValidator(auth_token)
+        self.help_text = sms.help_text(load_clinic_config())
+
+    def get_output_channel(self) -> TwilioOutput:
+        return TwilioOutput(self.account_sid, self.auth_token, self.twilio_number,
+                            self.api_base_url)
+
+    def signed_by_twilio(self, request: Request) -> bool:
+        url = self.webhook_url or request.url
+        signature = request.headers.get("X-Twilio-Signature", "")
+        return bool(signature) and self.validator.validate(url, request.form, signature)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        twilio_webhook = Blueprint("custom_twilio_webhook", __name__)
+
+        @twilio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @twilio_webhook.route("/webhook", methods=["POST"])
+        async def message(request: Request) -> HTTPResponse:
+            if not self.signed_by_twilio(request):
+                logger.warning("twilio.rejected reason=signature")
+                return response.text("Invalid X-Twilio-Signature.", status=403)
+            sender = request.form.get("From")
+            body = request.form.get("Body")
+            if not sender or body is None:
+                return response.text("A Twilio message needs From and Body.", status=400)
+            # Replies go out through the Messages API while this request is handled, well
+            # within Twilio's 15 s webhook timeout; the TwiML answer adds nothing.
+            await self._handle(request.app.ctx.agent, on_new_message, sender, body,
+                               self.get_metadata(request))
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return twilio_webhook
+
+    async def _handle(self, agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      sender: Text, body: Text, metadata: Optional[Dict[Text, Any]]) -> None:
+        ref = conversation_ref(sender)
+        output = self.get_output_channel()
+        tracker = await self._tracker(agent, sender)
+        stopped = tracker is not None and tracker.is_paused()
+        word = sms.keyword(body, stopped)
+        # Twilio confirms STOP and START itself (and would refuse our messages to a
+        # stopped number), so those keywords get no reply from the assistant.
+        if word == sms.STOP:
+            await self._append(agent, sender, [Restarted(), ConversationPaused()])
+            logger.info("twilio.opted_out conversation=%s", ref)
+            return
+        if stopped:
+            if word == sms.START:
+                await self._append(agent, sender, [Restarted()])
+                logger.info("twilio.opted_in conversation=%s", ref)
+            else:
+                logger.info("twilio.ignored_while_stopped conversation=%s", ref)
+            return
+        if word == sms.START:
+            return
+        if word == sms.HELP:
+            await output.send_text_message(sender, self.help_text)
+            return
+        events = [event.as_dict() for event in tracker.events] if tracker else []
+        if word == sms.MORE and await self._send_full_answer(agent, tracker, events, output, sender):
+            return
+        payload = sms.chosen_payload(body, sms.offered_buttons(events))
+        # Some carriers turn @ into ¡ (as in Rasa's own connector).
+        text = payload if payload is not None else body.replace("¡", "@")
+        await on_new_message(UserMessage(text, output, sender, input_channel=self.name(),
+                                         metadata=metadata))
+
+    @staticmethod
+    async def _tracker(agent: Agent, sender: Text) -> Optional[DialogueStateTracker]:
+        # Under the conversation's lock, so the reply to the previous message is stored
+        # before this one is read (its buttons, a STOP).
+        async with agent.lock_store.lock(sender):
+            return await agent.tracker_store.retrieve(sender)
+
+    @staticmethod
+    async def _append(agent: Agent, sender: Text, events: List[Event]) -> None:
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.tracker_store.get_or_create_tracker(sender)
+            for event in events:
+                tracker.update(event)
+            await agent.tracker_store.save(tracker)
+
+    @staticmethod
+    async def _send_full_answer(agent: Agent, tracker: Optional[DialogueStateTracker],
+                                events: List[Dict[Text, Any]], output: TwilioOutput,
+                                sender: Text) -> bool:
+        """Send the web version of the shortened answer in SMS-sized parts."""
+        name = sms.answer_to_expand(events)
+        if tracker is None or name is None or agent.processor is None:
+            return False
+        # The empty channel name selects the response's default (web) variant.
+        full = await agent.processor.nlg.generate(name, tracker, output_channel="")
+        if not full or not full.get("text"):
+            return False
+        await output.send_parts(sender, sms.split_message(full["text"]))
+        return True
