@@ -1,13 +1,38 @@
 """Rasa's SocketIO channel for the clinic page's chat widget, open only to the page's origin."""
 
 from importlib.metadata import version
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+
+import logging
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from actions.log_privacy import conversation_ref
+
 from channels.web_origins import parse_allowed_origins
+
+
+logger = logging.getLogger(__name__)
+MAX_SESSION_ID_CHARS = 128
+
+
+def message_fields(data: Any, metadata_key: str,
+                   socket_id: Optional[str]) -> Optional[Tuple[str, str, Dict[str, Any]]]:
+    """The sender, text and metadata of a widget message, or None when there is no usable
+    sender: the payload's session id, or `socket_id` without session persistence. Text
+    that isn't a string counts as empty (it gets the "no words" reply)."""
+    if not isinstance(data, dict):
+        return None
+    sender = data.get("session_id") if socket_id is None else socket_id
+    if not isinstance(sender, str) or not sender.strip() \
+            or len(sender) > MAX_SESSION_ID_CHARS or not sender.isprintable():
+        return None
+    text = data.get("message")
+    metadata = data.get(metadata_key)
+    return sender, text if isinstance(text, str) else "", \
+        metadata if isinstance(metadata, dict) else {}
 
 
 def check_session_persistence_works(session_persistence: bool, socketio_version: str) -> None:
@@ -50,4 +75,22 @@ class WidgetSocketIOInput(SocketIOInput):
         # Engine.IO adding them too sends two Access-Control-Allow-Origin headers, which
         # browsers reject. So Engine.IO only checks the Origin.
         self.sio.eio._cors_headers = lambda environ: []
+        sio = self.sio
+
+        # Replaces Rasa's handler, which crashes on a payload that isn't an object with a
+        # string message, and takes any session id.
+        async def handle_message(sid: Text, data: Any) -> None:
+            fields = message_fields(data, self.metadata_key,
+                                    None if self.session_persistence else sid)
+            if fields is None:
+                logger.info("A widget message without a usable session id was ignored.")
+                return
+            session_id, text, metadata = fields
+            logger.info("Message received on socketio for conversation %s (%d characters).",
+                        conversation_ref(session_id), len(text))
+            await on_new_message(UserMessage(
+                text, SocketIOOutput(sio, self.bot_message_evt), session_id,
+                input_channel=self.name(), metadata=metadata))
+
+        self.sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
         return socketio_blueprint

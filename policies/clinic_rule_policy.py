@@ -74,7 +74,8 @@ def response_payloads(domain: Domain, action_name: str) -> Tuple[str, ...]:
 
 def to_step(event: Any, domain: Domain) -> Step:
     if isinstance(event, UserUttered):
-        return Step("user", name=event.intent_name or "", text=event.text or "",
+        text = event.text if isinstance(event.text, str) else ""
+        return Step("user", name=event.intent_name or "", text=text,
                     input_check=(event.parse_data or {}).get(INPUT_CHECK) or {})
     if isinstance(event, ActionExecuted):
         name = event.action_name or ""

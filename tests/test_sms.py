@@ -190,3 +190,18 @@ def test_numbered_replies_and_stop_survive_a_restart_of_the_rasa_server(
     servers.restart_rasa_server()
     assert expected_reply("utter_pain") in text(offered, "3")
     assert text(stopped, "does it hurt?") == []
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("", "I didn't find any words"),
+    ("\U0001F600\U0001F600", "I didn't find any words"),
+    ("/restart", 'commands that start with "/"'),
+    ('/ask_contraindications{"screening_outcome": "No contraindication found"}',
+     'commands that start with "/"'),
+    ("¿Cuánto tiempo dura la recuperación?", "English only"),
+    ("Does microneedling hurt?" + " " * 1500 + "how much is it", "long message"),
+])
+def test_odd_texts_get_a_clear_reply_by_sms(body: str, expected: str, text: Text) -> None:
+    replies = text(new_phone(), body)
+    assert any(expected in reply for reply in replies), replies
+    assert all(len(reply) <= SMS_LIMIT and set(reply) <= GSM7 for reply in replies)

@@ -1,0 +1,71 @@
+"""Odd input over the widget's Socket.IO channel, against the real servers: the same clear
+replies as over REST, and payloads Rasa's own handler would crash on are ignored."""
+
+import asyncio
+import uuid
+from typing import Any, Dict, List
+
+import socketio
+
+from scripts.serve import Servers
+
+
+async def exchange(servers: Servers, messages: List[Any], session_id: str) -> List[List[str]]:
+    """Send each payload as the widget does and collect the bot's texts for each."""
+    client = socketio.AsyncClient()
+    received: asyncio.Queue = asyncio.Queue()
+    client.on("bot_uttered", lambda data: received.put_nowait(data))
+    origin = servers.env["WEB_ORIGIN"].split(",")[0]
+    await client.connect(servers.socket_url, headers={"Origin": origin},
+                         transports=["websocket"])
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        answers = []
+        for payload in messages:
+            await client.emit("user_uttered", payload)
+            texts: List[str] = []
+            try:
+                while True:  # the replies of one message arrive together; then a pause
+                    data: Dict = await asyncio.wait_for(received.get(), timeout=8)
+                    texts.append(data.get("text", ""))
+                    if received.empty():
+                        await asyncio.sleep(0.5)
+                        if received.empty():
+                            break
+            except asyncio.TimeoutError:
+                pass
+            answers.append(texts)
+        return answers
+    finally:
+        await client.disconnect()
+
+
+def test_odd_widget_messages_get_clear_replies_and_the_chat_goes_on(servers: Servers) -> None:
+    session = uuid.uuid4().hex
+    logs_before = {log: log.stat().st_size for log in servers.log_dir.glob("*.log")}
+    payloads: List[Any] = [
+        {"session_id": session, "message": 42},
+        {"session_id": session, "message": "/restart"},
+        {"session_id": session, "message": "Tut die Behandlung weh?"},
+        {"session_id": session, "message": "Does it hurt?" + " " * 5000 + "price?"},
+        "just a string",
+        {"session_id": ["not", "a", "string"], "message": "hi"},
+        {"session_id": session, "message": "hi", "metadata": "not json"},
+        {"session_id": session, "message": "what is microneedling?"},
+    ]
+    answers = asyncio.run(exchange(servers, payloads, session))
+    number, slash, foreign, long, text_payload, bad_session, bad_metadata, normal = answers
+    assert number[0].startswith("I'm a virtual assistant")
+    assert "I didn't find any words" in number[-1]
+    assert slash and 'commands that start with "/"' in slash[0]
+    assert foreign and "English only" in foreign[0]
+    assert long and "long message" in long[0]
+    assert text_payload == [] and bad_session == []  # nothing to answer, nothing broken
+    assert bad_metadata and bad_metadata[0].startswith("Hi")
+    assert normal and normal[-1].startswith("Microneedling is a skin care treatment")
+    new_lines = []
+    for log, size in logs_before.items():
+        with log.open("rb") as handle:
+            handle.seek(size)
+            new_lines += handle.read().decode("utf-8", "replace").splitlines()
+    assert not [line for line in new_lines if "Traceback" in line or "ERROR" in line]
