@@ -106,7 +106,7 @@ delete-conversation: install
 	@$(PY) -m scripts.conversations delete "$(SENDER)"
 
 eval-nlu: $(VENV)/.installed
-	$(PY) -m scripts.compare_pipelines
+	$(PY) -m scripts.compare_pipelines $(if $(ONLY),--only $(ONLY))
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^pkg_resources" > requirements.lock

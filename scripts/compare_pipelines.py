@@ -139,12 +139,18 @@ def main() -> None:
     build_spacy_model()
     candidates = sorted(CANDIDATES_DIR.glob("*.yml"))
     results = []
+    if "--only" in sys.argv:
+        # Score one candidate and keep the others' figures from the last run.
+        name = sys.argv[sys.argv.index("--only") + 1]
+        candidates = [c for c in candidates if c.stem == name]
+        results = [r for r in json.loads(REPORT_JSON.read_text()) if r["candidate"] != name]
     for candidate in candidates:
         print(f"Training and scoring {candidate.stem} ...", flush=True)
         results.append(evaluate(candidate))
         print(f"  accuracy {results[-1]['accuracy']:.3f}, trained in {results[-1]['train_seconds']}s",
               flush=True)
     DOCS.mkdir(exist_ok=True)
+    results.sort(key=lambda r: r["candidate"])
     REPORT_JSON.write_text(json.dumps(results, indent=2) + "\n")
     (DOCS / "nlu_evaluation.md").write_text(markdown(results, len(load_examples())))
     print("Wrote docs/nlu_evaluation.md")

@@ -64,12 +64,21 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def texts_of(browser: WebDriver, selector: str) -> List[str]:
+    # One script call reads them all at once: element by element, the widget can re-render
+    # between two reads and Selenium raises a stale element error.
+    found = browser.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
+        selector)
+    return [normalise(text) for text in found]
+
+
 def bot_messages(browser: WebDriver) -> List[str]:
-    return [normalise(e.text) for e in browser.find_elements(By.CSS_SELECTOR, ".rw-response")]
+    return texts_of(browser, ".rw-response")
 
 
 def patient_messages(browser: WebDriver) -> List[str]:
-    return [normalise(e.text) for e in browser.find_elements(By.CSS_SELECTOR, ".rw-client")]
+    return texts_of(browser, ".rw-client")
 
 
 def wait_for_bot_message(browser: WebDriver, text: str) -> None:
