@@ -74,7 +74,9 @@ def _per_day(report: Report) -> List[str]:
     return [
         "<h2>Conversations and messages per day</h2>",
         '<p class="note">A conversation counts on every day it had a message from the patient.</p>',
+        "<h3>Conversations</h3>" if days else "",
         column_chart([(day, row["conversations"]) for day, row in days], "Conversations per day"),
+        "<h3>Messages from patients</h3>" if days else "",
         column_chart([(day, row["messages"]) for day, row in days], "Messages from patients per day"),
         _table("per-day", ["Day", "Conversations", "Messages"],
                [(day, row["conversations"], row["messages"]) for day, row in days]),
