@@ -35,8 +35,10 @@ def stored_conversations(url: str) -> Iterator[Tuple[str, Iterator[Dict[str, Any
     if database.get_backend_name() == "sqlite" and not Path(database.database or "").exists():
         return  # nothing stored yet; connecting would create an empty file
     engine = sa.create_engine(url)
+    # Rasa puts its tables in POSTGRESQL_SCHEMA when that is set.
+    schema = os.environ.get("POSTGRESQL_SCHEMA") if database.get_backend_name() == "postgresql" else None
     try:
-        events = sa.Table("events", sa.MetaData(), autoload_with=engine)
+        events = sa.Table("events", sa.MetaData(), autoload_with=engine, schema=schema or None)
     except sa.exc.NoSuchTableError:
         return
     query = sa.select(events.c.sender_id, events.c.data).order_by(events.c.sender_id, events.c.id)
