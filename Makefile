@@ -16,13 +16,14 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation web browser
+.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation report web browser
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
 	@echo "make test   install and run every test"
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
+	@echo "make report    the clinic's report from the stored conversations (var/reports/report.html)"
 
 install: $(VENV)/.installed
 
@@ -104,6 +105,11 @@ prune-conversations: install
 delete-conversation: install
 	@test -n "$(SENDER)" || { echo "usage: make delete-conversation SENDER=<sender id>"; exit 2; }
 	@$(PY) -m scripts.conversations delete "$(SENDER)"
+
+# The clinic's report: aggregates of the tracker store at TRACKER_STORE_URL, no patient data.
+OUT ?= var/reports/report.html
+report: install
+	@$(PY) -m scripts.report --out "$(OUT)"
 
 eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines $(if $(ONLY),--only $(ONLY))

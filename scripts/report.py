@@ -1,0 +1,89 @@
+"""Write the clinic's report from the tracker store: one HTML page and its numbers as JSON.
+
+Reads the store TRACKER_STORE_URL points at (default the SQLite file var/conversations.db;
+PostgreSQL the same way), read-only.
+
+    python -m scripts.report [--out var/reports/report.html] [--timezone UTC] [--min-conversations 2]
+"""
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Dict, Iterator, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from actions.clinic_config import load_clinic_config
+from analytics.conversation_stats import Report, summarise
+from analytics.report_page import render
+from scripts.conversations import tracker_store_url
+from scripts.serve import VAR_DIR
+
+DEFAULT_OUT = VAR_DIR / "reports" / "report.html"
+# Rows fetched per round trip: a long history never sits in memory whole.
+BATCH_ROWS = 2000
+
+
+def stored_conversations(url: str) -> Iterator[Tuple[str, Iterator[Dict[str, Any]]]]:
+    """(sender id, its events in order) for every conversation in the store."""
+    database = sa.engine.make_url(url)
+    if database.get_backend_name() == "sqlite" and not Path(database.database or "").exists():
+        return  # nothing stored yet; connecting would create an empty file
+    engine = sa.create_engine(url)
+    # Rasa puts its tables in POSTGRESQL_SCHEMA when that is set.
+    schema = os.environ.get("POSTGRESQL_SCHEMA") if database.get_backend_name() == "postgresql" else None
+    try:
+        events = sa.Table("events", sa.MetaData(), autoload_with=engine, schema=schema or None)
+    except sa.exc.NoSuchTableError:
+        return
+    query = sa.select(events.c.sender_id, events.c.data).order_by(events.c.sender_id, events.c.id)
+    with engine.connect() as connection:
+        rows = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(query)
+        for sender, group in itertools.groupby(rows, key=lambda row: row[0]):
+            yield sender, (json.loads(row[1]) for row in group)
+
+
+def write_report(report: Report, out: Path, clinic_name: str, generated_on: str) -> Path:
+    """The HTML page at `out` and the same numbers beside it as `<out>.json`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(report, clinic_name, generated_on), encoding="utf-8")
+    sidecar = out.with_suffix(".json")
+    sidecar.write_text(json.dumps({"generated_on": generated_on, **report.as_dict()}, indent=2,
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    return sidecar
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or DEFAULT_OUT))
+    parser.add_argument("--timezone", default=os.environ.get("REPORT_TIMEZONE") or "UTC",
+                        help="the clinic's time zone for days, e.g. Europe/London")
+    parser.add_argument("--min-conversations", type=int, default=2,
+                        help="show an unanswered question only when this many conversations asked it")
+    args = parser.parse_args()
+    try:
+        zone = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        parser.error(f"unknown time zone {args.timezone!r} (e.g. UTC, Europe/London, America/New_York)")
+    if args.min_conversations < 1:
+        parser.error("--min-conversations must be at least 1")
+    try:
+        report = summarise(stored_conversations(tracker_store_url()), args.timezone,
+                           args.min_conversations)
+    except sa.exc.OperationalError as error:
+        # Say which store without its password.
+        store = sa.engine.make_url(tracker_store_url()).render_as_string(hide_password=True)
+        sys.exit(f"Cannot read the tracker store {store}: {error.orig}")
+    generated_on = datetime.now(zone).date().isoformat()
+    sidecar = write_report(report, args.out, load_clinic_config().name, generated_on)
+    print(f"Report of {report.conversations} conversation(s), {report.messages} message(s) "
+          f"({report.first_day or '-'} to {report.last_day or '-'}): {args.out} (numbers: {sidecar})")
+
+
+if __name__ == "__main__":
+    main()
