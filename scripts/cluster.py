@@ -277,7 +277,8 @@ def running_cluster(
         **runtime_env(cluster.action_proxy_port, root / "unused.db", web_port),
         "TRACKER_STORE_URL": (f"postgresql://{DB_USER}:{_secret(root / 'postgres-password')}"
                               f"@127.0.0.1:{cluster.postgres_port}/{DATABASE}"),
-        "LOCK_STORE_TYPE": "redis",
+        # Rasa's Redis lock store, with no message stranded behind a dead replica.
+        "LOCK_STORE_TYPE": "stores.lock_store.ClinicRedisLockStore",
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": str(cluster.redis_port),
         "REDIS_PASSWORD": _secret(root / "redis-password"),
