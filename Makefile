@@ -16,7 +16,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation report web browser
+.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation report web browser \
+	cluster cluster-stop cluster-packages
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
@@ -24,6 +25,8 @@ help:
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
 	@echo "make report    the clinic's report from the stored conversations (var/reports/report.html)"
+	@echo "make cluster   PostgreSQL, Redis, REPLICAS Rasa servers (default 2) and nginx on loopback"
+	@echo "make cluster-stop  stop a cluster started in another terminal"
 
 install: $(VENV)/.installed
 
@@ -72,6 +75,22 @@ browser: /usr/bin/chromium /usr/bin/chromedriver
 	@echo "Installing chromium and chromium-driver from Debian ..."
 	@apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
 
+# The cluster (scripts/cluster.py) runs Debian's PostgreSQL, Redis and nginx from
+# project-local configs on loopback, never the system services.
+cluster-packages:
+	@test -x /usr/sbin/nginx && test -x /usr/bin/redis-server && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| { echo "Installing postgresql, redis-server and nginx from Debian ..."; \
+		     apt-get update -qq && apt-get install -y -qq postgresql redis-server nginx >/dev/null; }
+
+REPLICAS ?= 2
+ACTION_SERVERS ?= 1
+CLUSTER_PORT ?= 8000
+cluster: $(MODEL) web cluster-packages
+	@$(PY) -m scripts.cluster start --replicas $(REPLICAS) --action-servers $(ACTION_SERVERS) --port $(CLUSTER_PORT)
+
+cluster-stop: install
+	@$(PY) -m scripts.cluster stop
+
 run: $(MODEL) web
 	@$(PY) -m scripts.serve
 
@@ -86,7 +105,7 @@ validate: build/domain
 	@$(PY) -m scripts.check_validation var/logs/validate.log
 	@echo "Domain, data and config are valid."
 
-test: $(MODEL) web browser
+test: $(MODEL) web browser cluster-packages
 	@$(MAKE) --no-print-directory validate
 	$(PY) -m pytest tests -q
 	@mkdir -p var/logs

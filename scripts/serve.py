@@ -105,6 +105,9 @@ class Servers:
     web_port: int
     credentials: Path = BUILD_CREDENTIALS
     channels: List[str] = field(default_factory=list)
+    # Several servers share one log folder in a cluster (scripts/cluster.py).
+    rasa_log_name: str = "rasa.log"
+    action_log_name: str = "actions.log"
     action_server: Optional[subprocess.Popen] = None
     web_page: Optional[subprocess.Popen] = None
     rasa_server: Optional[subprocess.Popen] = None
@@ -176,7 +179,7 @@ def _stop(processes: List[subprocess.Popen]) -> None:
 
 def start_action_server(servers: Servers) -> subprocess.Popen:
     """Start the action server and wait until its health check answers."""
-    log = servers.log_dir / "actions.log"
+    log = servers.log_dir / servers.action_log_name
     process = subprocess.Popen(
         [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(servers.action_port)],
@@ -204,7 +207,7 @@ def start_web_page(servers: Servers) -> subprocess.Popen:
 
 def start_rasa_server(servers: Servers) -> subprocess.Popen:
     """Start the Rasa server with the channels in `servers.credentials`; wait until it answers."""
-    log = servers.log_dir / "rasa.log"
+    log = servers.log_dir / servers.rasa_log_name
     process = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",

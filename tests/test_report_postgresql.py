@@ -1,7 +1,7 @@
 """`scripts.report` reads a PostgreSQL tracker store written by Rasa as it reads SQLite.
 
-Starts a throwaway PostgreSQL server on loopback when the machine has one (Debian's
-`postgresql` package; `make cluster` installs it); skipped otherwise.
+Starts a throwaway PostgreSQL server on loopback from Debian's `postgresql` package, which
+`make test` installs when missing (the `cluster-packages` target).
 """
 
 import asyncio
@@ -27,8 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def postgres_bin() -> Path:
     initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
-    if not initdb:
-        pytest.skip("PostgreSQL is not installed")
+    assert initdb, "PostgreSQL is not installed: run the tests with `make test`, which installs it"
     return Path(initdb).parent
 
 

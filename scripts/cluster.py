@@ -1,0 +1,420 @@
+"""Run the production topology on one machine: PostgreSQL, Redis, several Rasa servers,
+action servers and nginx in front, all on loopback from configs under var/cluster/.
+
+    python -m scripts.cluster start [--replicas 2] [--action-servers 1] [--port 8000]
+    python -m scripts.cluster stop
+
+Used by `make cluster` / `make cluster-stop` and by tests/test_cluster.py. The Rasa and
+action servers start through scripts/serve.py, exactly as `make run` starts them.
+"""
+
+import argparse
+import os
+import pwd
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+from scripts.build_credentials import CredentialsError, build_credentials, webhook_name
+from scripts.cluster_configs import nginx_conf, redis_conf
+from scripts.serve import (
+    DEFAULT_MODEL, VAR_DIR, Servers, _wait_until_up, free_port, runtime_env,
+    start_action_server, start_rasa_server, start_web_page,
+)
+
+DEFAULT_ROOT = VAR_DIR / "cluster"
+DATABASE = "rasa"
+DB_USER = "rasa"
+# A ticket of a killed replica blocks its conversation until it expires (Rasa's default is
+# 60 s, as long as nginx waits for an answer); a turn takes far less than this.
+TICKET_LOCK_LIFETIME = "20"
+
+
+def postgres_bin() -> Path:
+    """Debian's PostgreSQL binaries (the newest installed version)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                   key=lambda p: int(p.parent.parent.name))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make cluster-packages`.")
+    return found[-1].parent
+
+
+def _postgres_user() -> Dict[str, str]:
+    """PostgreSQL refuses to run as root: as root, run it as Debian's `postgres` user."""
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+
+
+def _own_for_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _secret(path: Path) -> str:
+    """A password made once per cluster folder and kept there (loopback only)."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(16))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Cluster:
+    """The running processes and where to reach them."""
+
+    root: Path
+    port: int
+    action_proxy_port: int
+    postgres_port: int
+    redis_port: int
+    env: Dict[str, str]
+    replicas: List[Servers] = field(default_factory=list)
+    action_servers: List[Servers] = field(default_factory=list)
+    infrastructure: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    web: Optional[Servers] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.url}/webhooks/rest/webhook"
+
+    def webhook_url(self, channel: str) -> str:
+        return f"{self.url}/webhooks/{channel}/webhook"
+
+    @property
+    def tracker_store_url(self) -> str:
+        return self.env["TRACKER_STORE_URL"]
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    def replica_address(self, index: int) -> str:
+        """The upstream address nginx names in X-Rasa-Replica for replica `index`."""
+        return f"127.0.0.1:{self.replicas[index].rasa_port}"
+
+    def kill_replica(self, index: int) -> None:
+        """SIGKILL one Rasa server, as a crashed host would vanish."""
+        process = self.replicas[index].rasa_server
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    @property
+    def processes(self) -> List[subprocess.Popen]:
+        servers = [*self.replicas, *self.action_servers, *([self.web] if self.web else [])]
+        return [p for s in servers for p in s.processes] + list(self.infrastructure.values())
+
+
+def start_postgres(cluster: Cluster) -> None:
+    """Create the database folder on first use, start PostgreSQL, create the database."""
+    data = cluster.root / "postgres"
+    password = _secret(cluster.root / "postgres-password")
+    bin_dir = postgres_bin()
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _own_for_postgres(data)
+        pwfile = cluster.root / "postgres-password"
+        _own_for_postgres(pwfile)
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
+             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cluster.root,
+            **_postgres_user(),
+        )
+    log = cluster.log_dir / "postgres.log"
+    # TCP on loopback only and no Unix socket, so nothing outside this folder is touched.
+    process = subprocess.Popen(
+        [str(bin_dir / "postgres"), "-D", str(data), "-p", str(cluster.postgres_port),
+         "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=cluster.root,
+        **_postgres_user(),
+    )
+    cluster.infrastructure["postgres"] = process
+    _create_database(cluster.postgres_port, password, process, log)
+
+
+def _create_database(port: int, password: str, process: subprocess.Popen, log: Path) -> None:
+    import psycopg2
+
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"PostgreSQL exited with code {process.returncode}; see {log}")
+        try:
+            connection = psycopg2.connect(host="127.0.0.1", port=port, user=DB_USER,
+                                          password=password, dbname="postgres")
+            break
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not answer within 60s; see {log}") from None
+            time.sleep(0.3)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {DATABASE}")
+    connection.close()
+
+
+def start_redis(cluster: Cluster) -> None:
+    """Redis for the lock store: no persistence, loopback, a password."""
+    conf = cluster.root / "redis.conf"
+    password = _secret(cluster.root / "redis-password")
+    conf.write_text(redis_conf(cluster.redis_port, password, cluster.root))
+    conf.chmod(0o600)
+    log = cluster.log_dir / "redis.log"
+    process = subprocess.Popen(
+        ["/usr/bin/redis-server", str(conf)], stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=cluster.root,
+    )
+    cluster.infrastructure["redis"] = process
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=cluster.redis_port, password=password)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Redis exited with code {process.returncode}; see {log}")
+        try:
+            client.ping()
+            return
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Redis did not answer within 30s; see {log}") from None
+            time.sleep(0.2)
+
+
+def start_nginx(cluster: Cluster) -> None:
+    """nginx in front: round-robin for webhooks, sticky for /socket.io/, and the action servers."""
+    prefix = cluster.root / "nginx"
+    prefix.mkdir(exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf(
+        prefix=prefix, log_dir=cluster.log_dir, port=cluster.port,
+        rasa_ports=[r.rasa_port for r in cluster.replicas],
+        action_proxy_port=cluster.action_proxy_port,
+        action_ports=[a.action_port for a in cluster.action_servers],
+    ))
+    error_log = cluster.log_dir / "nginx-error.log"
+    check = subprocess.run(["/usr/sbin/nginx", "-t", "-q", "-c", str(conf), "-p", str(prefix),
+                            "-e", str(error_log)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise RuntimeError(f"nginx rejected {conf}:\n{check.stderr}")
+    process = subprocess.Popen(
+        ["/usr/sbin/nginx", "-c", str(conf), "-p", str(prefix), "-e", str(error_log)],
+        stdout=(cluster.log_dir / "nginx.log").open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=cluster.root,
+    )
+    cluster.infrastructure["nginx"] = process
+    _wait_until_up(f"{cluster.url}/", process, error_log, 30)
+
+
+def _stop(process: subprocess.Popen, sig: signal.Signals) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def stop_cluster(cluster: Cluster) -> None:
+    """Stop from the front: nginx, the Rasa and action servers, then Redis and PostgreSQL."""
+    if "nginx" in cluster.infrastructure:
+        _stop(cluster.infrastructure["nginx"], signal.SIGTERM)
+    servers = [*cluster.replicas, *cluster.action_servers, *([cluster.web] if cluster.web else [])]
+    for process in [p for s in servers for p in s.processes]:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in [p for s in servers for p in s.processes]:
+        _stop(process, signal.SIGTERM)
+    if "redis" in cluster.infrastructure:
+        _stop(cluster.infrastructure["redis"], signal.SIGTERM)
+    if "postgres" in cluster.infrastructure:
+        # SIGINT is PostgreSQL's fast shutdown: it does not wait for idle clients.
+        _stop(cluster.infrastructure["postgres"], signal.SIGINT)
+
+
+@contextmanager
+def running_cluster(
+    replicas: int = 2,
+    action_servers: int = 1,
+    port: Optional[int] = None,
+    root: Path = DEFAULT_ROOT,
+    model: Path = DEFAULT_MODEL,
+    fresh: bool = False,
+    web_page: bool = False,
+    extra_env: Optional[Dict[str, str]] = None,
+) -> Iterator[Cluster]:
+    """Run the cluster for the duration of the block, then stop it.
+
+    `fresh` starts from an empty database; otherwise conversations stored in `root` from
+    an earlier run are kept. `extra_env` overrides the servers' environment (channels).
+    """
+    if replicas < 1 or action_servers < 1:
+        raise ValueError("A cluster needs at least one Rasa server and one action server.")
+    root = root.resolve()
+    if fresh and root.exists():
+        import shutil
+        shutil.rmtree(root)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    web_port = free_port()
+    cluster = Cluster(root=root, port=port or free_port(), action_proxy_port=free_port(),
+                      postgres_port=free_port(), redis_port=free_port(), env={})
+    cluster.env = {
+        **runtime_env(cluster.action_proxy_port, root / "unused.db", web_port),
+        "TRACKER_STORE_URL": (f"postgresql://{DB_USER}:{_secret(root / 'postgres-password')}"
+                              f"@127.0.0.1:{cluster.postgres_port}/{DATABASE}"),
+        # Rasa's Redis lock store, with no message stranded behind a dead replica.
+        "LOCK_STORE_TYPE": "stores.lock_store.ClinicRedisLockStore",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(cluster.redis_port),
+        "REDIS_PASSWORD": _secret(root / "redis-password"),
+        # Rasa calls the action servers through nginx, which spreads the calls over them.
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{cluster.action_proxy_port}/webhook",
+        # Browsers reach the Rasa servers through nginx (the widget's socket URL).
+        "RASA_PUBLIC_URL": cluster.url,
+        **(extra_env or {}),
+    }
+    cluster.env.setdefault("TICKET_LOCK_LIFETIME", TICKET_LOCK_LIFETIME)
+    credentials = root / "credentials.yml"
+    channels = build_credentials(cluster.env, credentials)
+
+    def server(**kwargs: object) -> Servers:
+        defaults = dict(rasa_port=0, action_port=0, log_dir=cluster.log_dir, env=cluster.env,
+                        model=model, web_port=web_port, credentials=credentials)
+        servers = Servers(**{**defaults, **kwargs})
+        servers.channels = channels
+        return servers
+
+    cluster.action_servers = [server(action_port=free_port(), action_log_name=f"actions-{i}.log")
+                              for i in range(1, action_servers + 1)]
+    cluster.replicas = [server(rasa_port=free_port(), rasa_log_name=f"rasa-{i}.log")
+                        for i in range(1, replicas + 1)]
+    try:
+        start_postgres(cluster)
+        start_redis(cluster)
+        with ThreadPoolExecutor(max_workers=len(cluster.action_servers)) as pool:
+            list(pool.map(start_action_server, cluster.action_servers))
+        # The first server creates the tracker store's table; starting the others at the
+        # same moment would race to create it too.
+        start_rasa_server(cluster.replicas[0])
+        with ThreadPoolExecutor(max_workers=max(1, replicas - 1)) as pool:
+            list(pool.map(start_rasa_server, cluster.replicas[1:]))
+        start_nginx(cluster)
+        if web_page:
+            cluster.web = server(web_port=web_port)
+            start_web_page(cluster.web)
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _pid_file(root: Path) -> Path:
+    return root / "cluster.pid"
+
+
+def start(args: argparse.Namespace) -> None:
+    # Ctrl-C, `make cluster-stop` and a plain `kill` all stop every process cleanly.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    pid_file = _pid_file(args.root)
+    started = time.monotonic()
+    print(f"Starting PostgreSQL, Redis, {args.action_servers} action server(s), "
+          f"{args.replicas} Rasa server(s) and nginx (logs in {args.root / 'logs'}) ...", flush=True)
+    try:
+        with running_cluster(args.replicas, args.action_servers, args.port, args.root,
+                             args.model, web_page=True) as cluster:
+            pid_file.write_text(str(os.getpid()))
+            env_file = args.root / "cluster.env"
+            env_file.write_text("".join(f"{k}={cluster.env[k]}\n" for k in (
+                "TRACKER_STORE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")) +
+                f"CLUSTER_URL={cluster.url}\nREPLICAS={len(cluster.replicas)}\n")
+            env_file.chmod(0o600)
+            replicas = ", ".join(f"127.0.0.1:{r.rasa_port}" for r in cluster.replicas)
+            actions = ", ".join(f"127.0.0.1:{a.action_port}" for a in cluster.action_servers)
+            channels = ", ".join(webhook_name(c) for c in cluster.replicas[0].channels)
+            print(
+                f"\nThe cluster is up after {time.monotonic() - started:.1f}s.\n"
+                f"  Base URL (nginx):       {cluster.url}\n"
+                f"  REST channel:           POST {cluster.rest_url}   (round-robin)\n"
+                f"  SMS webhook:            POST {cluster.webhook_url('twilio')}   (round-robin)\n"
+                f"  Socket.IO:              {cluster.url}/socket.io/   (sticky by client address)\n"
+                f"  Clinic page (widget):   {cluster.web.page_url if cluster.web else '-'}\n"
+                f"  Rasa servers:           {len(cluster.replicas)} ({replicas})\n"
+                f"  Action servers:         {len(cluster.action_servers)} ({actions}, "
+                f"behind 127.0.0.1:{cluster.action_proxy_port})\n"
+                f"  Tracker store:          PostgreSQL on 127.0.0.1:{cluster.postgres_port}\n"
+                f"  Lock store:             Redis on 127.0.0.1:{cluster.redis_port}\n"
+                f"  Channels on:            {channels}\n"
+                f"  Connection settings:    {env_file}\n"
+                f"Press Ctrl-C (or run `make cluster-stop`) to stop it.",
+                flush=True,
+            )
+            while all(p.poll() is None for p in cluster.processes):
+                time.sleep(1)
+            sys.exit(f"A process of the cluster stopped unexpectedly; see {args.root / 'logs'}.")
+    except KeyboardInterrupt:
+        print("\nStopped the cluster.")
+    except (RuntimeError, CredentialsError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", None)
+        sys.exit(f"Could not start the cluster: {error}" + (f"\n{detail.decode()}" if detail else ""))
+    finally:
+        pid_file.unlink(missing_ok=True)
+
+
+def stop(args: argparse.Namespace) -> None:
+    """Ask the `make cluster` process (by the id it wrote) to stop everything it started."""
+    pid_file = _pid_file(args.root)
+    if not pid_file.exists():
+        print("No cluster is running.")
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        print("No cluster is running.")
+        return
+    deadline = time.monotonic() + 90
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print("Stopped the cluster." if not pid_file.exists() else f"Process {pid} is still stopping.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder for data, configs, logs")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start_parser = commands.add_parser("start", help="start the cluster and wait for Ctrl-C")
+    start_parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", 2)))
+    start_parser.add_argument("--action-servers", type=int,
+                              default=int(os.environ.get("ACTION_SERVERS", 1)))
+    start_parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8000)),
+                              help="nginx's port, the cluster's base URL")
+    start_parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    commands.add_parser("stop", help="stop the cluster started by `start`")
+    args = parser.parse_args()
+    args.root = args.root.resolve()
+    start(args) if args.command == "start" else stop(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Storage adapters of the Rasa server beyond what Rasa ships."""
