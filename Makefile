@@ -16,13 +16,15 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation web browser
+.PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation web browser bench
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
 	@echo "make test   install and run every test"
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
+	@echo "make bench  measure ours against Rasa's starter bot (docs/benchmark.md); BENCH_QUICK=1 for a short run,"
+	@echo "            BENCH_TARGET=<REST webhook URL> to measure a running deployment"
 
 install: $(VENV)/.installed
 
@@ -107,6 +109,12 @@ delete-conversation: install
 
 eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines
+
+# Our assistant against Rasa's starter bot on this machine (docs/benchmark.md). A quiet
+# machine gives figures worth committing; BENCH_QUICK=1 only checks the tool works.
+BENCH_FLAGS := $(if $(BENCH_QUICK),--quick) $(if $(BENCH_TARGET),--target $(BENCH_TARGET))
+bench: $(MODEL)
+	@$(PY) -m scripts.bench $(BENCH_FLAGS)
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^pkg_resources" > requirements.lock
