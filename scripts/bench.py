@@ -13,7 +13,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -137,7 +137,7 @@ def write_outputs(report: Dict, prefix: Path) -> None:
 def run_local(plan: Plan, rasa_port: int, action_port: int, model: Path) -> Dict:
     shutil.rmtree(WORKDIR, ignore_errors=True)
     WORKDIR.mkdir(parents=True)
-    report = {"mode": "quick" if plan is QUICK else "full", "machine": machine()}
+    report = {"mode": "full" if plan.training else "quick", "machine": machine()}
     print("Creating the starter bot (rasa init --no-prompt, which trains it once) ...", flush=True)
     bots = [(ours(WORKDIR, action_port, model), OURS), (starter(WORKDIR, action_port), STARTER)]
     report["bots"] = {bot.name: measure(bot, mix, plan, rasa_port, action_port)
@@ -161,11 +161,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--output", type=Path, default=None,
                         help="path prefix of the outputs (default docs/benchmark, "
                              "docs/benchmark_target with --target)")
+    parser.add_argument("--levels", help="comma-separated load levels instead of the mode's, "
+                        "e.g. sequential,1,4")
     parser.add_argument("--rasa-port", type=int, default=None)
     parser.add_argument("--action-port", type=int, default=None)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.levels:
+        plan = replace(plan, levels=[lv if lv == "sequential" else int(lv)
+                                     for lv in args.levels.split(",")])
     started = time.monotonic()
     if args.target:
         report = run_target(args.target, plan)

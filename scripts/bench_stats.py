@@ -4,7 +4,7 @@ No I/O and no Rasa imports, so tests/test_bench_stats.py checks them in millisec
 """
 
 import math
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence
 
 PERCENTILES = (50, 95, 99)
 
@@ -58,6 +58,3 @@ def conversations_for(concurrency: int, per_worker: int, minimum: int) -> int:
     """How many conversations a load level runs: enough for each worker to hold several."""
     return max(concurrency * per_worker, minimum)
 
-
-def flatten(per_conversation: Iterable[List[float]]) -> List[float]:
-    return [latency for conversation in per_conversation for latency in conversation]
