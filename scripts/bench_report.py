@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 
 FIGURE_LABELS = {
     "train_from_scratch_s": "training from scratch, empty cache (s)",
-    "retrain_no_change_s": "retraining with no change (s)",
+    "retrain_no_change_s": "retraining with no change, every component from the cache (s)",
     "action_server_start_s": "action server start to health check (s)",
     "first_answer_s": "Rasa server process start to first REST answer (s)",
     "rasa_server_rss_idle_mb": "Rasa server RSS after start-up (MB)",
@@ -68,6 +68,12 @@ def markdown(report: Dict, plot_name: str) -> str:
         f"Rasa {m['rasa']}, rasa-sdk {m['rasa_sdk']}, Python {m['python']}. "
         "Raw figures: the JSON file of the same name.",
         "",
+    ]
+    if report["mode"] == "quick":
+        lines += ["**Quick mode**: a few conversations per level and no training, to check the "
+                  "tool works; not figures to quote. `make bench` on a quiet machine gives those.",
+                  ""]
+    lines += [
         f"Each conversation is {report['messages_per_conversation']} messages over the REST "
         "channel (scripts/bench_mix.py); each message's latency is from sending the request to "
         "reading the whole reply. *sequential* is one conversation after another on one "
