@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from scripts.bench_client import LevelResult, Turn, run_concurrent, run_sequential
 from scripts.bench_mix import OURS, STARTER, STARTUP_TURN
+from scripts.bench_report import latency_plot, markdown
 from scripts.bench_servers import Bot, ours, start, starter, time_training
 from scripts.bench_stats import conversations_for, ratio, ratios, summarize
 from scripts.serve import DEFAULT_MODEL, free_port
@@ -119,8 +120,6 @@ def machine() -> Dict:
 
 def write_outputs(report: Dict, prefix: Path) -> None:
     """JSON, markdown (keeping the hand-written notes) and the latency plot."""
-    from scripts.bench_report import latency_plot, markdown
-
     prefix.parent.mkdir(parents=True, exist_ok=True)
     json_path = prefix.with_suffix(".json")
     md_path = prefix.with_suffix(".md")
