@@ -21,10 +21,12 @@ REQUEST_TIMEOUT_S = 120
 
 @dataclass(frozen=True)
 class Turn:
-    """One patient message and, optionally, text a correct reply must contain."""
+    """One patient message and, optionally, text a correct reply must contain; a bot with no
+    fallback (the starter) may answer an off-topic message with nothing."""
 
     text: str
     expect: Optional[str] = None
+    silence_ok: bool = False
 
 
 @dataclass
@@ -42,12 +44,12 @@ class LevelResult:
             self.error_samples.append(why)
 
 
-def _check(turn: Turn, status: int, body: bytes) -> Optional[str]:
+def reply_problem(turn: Turn, status: int, body: bytes) -> Optional[str]:
     """Why a reply is wrong, or None: not 200, no reply at all, or the expected text missing."""
     if status != 200:
         return f"HTTP {status} to {turn.text!r}"
     replies = json.loads(body.decode("utf-8"))
-    if not replies:
+    if not replies and not turn.silence_ok:
         return f"no reply to {turn.text!r}"
     if turn.expect and not any(turn.expect in r.get("text", "") for r in replies):
         return f"{turn.text!r} did not get {turn.expect!r}"
@@ -82,7 +84,7 @@ def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: st
                     connection.close()
                     continue
                 result.latencies_s.append(time.perf_counter() - sent)
-                problem = _check(turn, response.status, data)
+                problem = reply_problem(turn, response.status, data)
                 if problem:
                     result.fail(problem)
     finally:
@@ -112,7 +114,7 @@ async def _worker(url: str, queue: "asyncio.Queue[Sequence[Turn]]", prefix: str,
                     result.fail(f"{type(error).__name__}: {error}")
                     continue
                 result.latencies_s.append(time.perf_counter() - sent)
-                problem = _check(turn, status, data)
+                problem = reply_problem(turn, status, data)
                 if problem:
                     result.fail(problem)
 

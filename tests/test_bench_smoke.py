@@ -4,7 +4,10 @@ speed targets live in the benchmark's output, never in a timed test)."""
 import json
 from pathlib import Path
 
+import pytest
+
 from scripts import bench
+from scripts.bench_client import Turn, reply_problem
 from scripts.bench_mix import OURS, STARTER
 from scripts.serve import Servers
 
@@ -16,6 +19,21 @@ FIGURES = {"concurrency", "conversations", "messages", "errors", "error_samples"
 def test_both_mixes_have_the_same_shape() -> None:
     assert len(OURS) == len(STARTER) == 10
     assert sum(bool(t.expect) for t in OURS) >= 2 and sum(bool(t.expect) for t in STARTER) >= 2
+
+
+@pytest.mark.parametrize("turn, status, body, wrong", [
+    (Turn("hi"), 200, b'[{"text": "Hello"}]', False),
+    (Turn("hi"), 500, b"[]", True),
+    (Turn("hi"), 200, b"[]", True),
+    (Turn("weather?", silence_ok=True), 200, b"[]", False),
+    (Turn("no", expect="Postpone"), 200, b'[{"text": "Result of the check: Postpone."}]', False),
+    (Turn("no", expect="Postpone"), 200, b'[{"text": "Result of the check: Not recommended."}]',
+     True),
+])
+def test_a_reply_counts_as_an_error_when_it_is_missing_or_wrong(
+    turn: Turn, status: int, body: bytes, wrong: bool
+) -> None:
+    assert bool(reply_problem(turn, status, body)) is wrong
 
 
 def test_a_short_benchmark_of_the_running_servers_writes_json_markdown_and_plot(
