@@ -17,7 +17,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help install run shell test train validate eval-nlu lock clean prune-conversations delete-conversation report web browser \
-	cluster cluster-stop cluster-packages
+	cluster cluster-stop cluster-packages bench
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
@@ -27,6 +27,8 @@ help:
 	@echo "make report    the clinic's report from the stored conversations (var/reports/report.html)"
 	@echo "make cluster   PostgreSQL, Redis, REPLICAS Rasa servers (default 2) and nginx on loopback"
 	@echo "make cluster-stop  stop a cluster started in another terminal"
+	@echo "make bench  measure ours against Rasa's starter bot (docs/benchmark.md); BENCH_QUICK=1 for a short run,"
+	@echo "            BENCH_TARGET=<REST webhook URL> to measure a running deployment"
 
 install: $(VENV)/.installed
 
@@ -132,6 +134,12 @@ report: install
 
 eval-nlu: $(VENV)/.installed
 	$(PY) -m scripts.compare_pipelines $(if $(ONLY),--only $(ONLY))
+
+# Our assistant against Rasa's starter bot on this machine (docs/benchmark.md). A quiet
+# machine gives figures worth committing; BENCH_QUICK=1 only checks the tool works.
+BENCH_FLAGS := $(if $(BENCH_QUICK),--quick) $(if $(BENCH_TARGET),--target $(BENCH_TARGET))
+bench: $(MODEL)
+	@$(PY) -m scripts.bench $(BENCH_FLAGS)
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^pkg_resources" > requirements.lock
