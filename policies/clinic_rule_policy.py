@@ -16,7 +16,10 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from policies import action_validation
 from policies.turn_plan import Plan, Step, plan_turn, settings_from_config
+
+action_validation.install()  # the Rasa server loads this module with our model
 
 logger = logging.getLogger(__name__)
 INPUT_CHECK = "input_check"  # set by nlu_components/input_guard.py
