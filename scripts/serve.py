@@ -253,6 +253,11 @@ def running_servers(
         _stop(servers.processes)
 
 
+def channel_path(name: str) -> str:
+    """Where a channel listens: Socket.IO on its own path, the others on their webhook."""
+    return "/socket.io/" if name == "socketio" else f"/webhooks/{name}/webhook"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -275,7 +280,7 @@ def main() -> None:
     try:
         with running_servers(args.rasa_port, args.action_port, args.model,
                              web_port=args.web_port) as servers:
-            channels = ", ".join(f"{webhook_name(c)} (/webhooks/{webhook_name(c)}/webhook)"
+            channels = ", ".join(f"{webhook_name(c)} ({channel_path(webhook_name(c))})"
                                  for c in servers.channels)
             print(
                 f"\nThe assistant is up after {time.monotonic() - started:.1f}s.\n"
