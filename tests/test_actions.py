@@ -219,3 +219,18 @@ def test_handoff_flags(intent: str, history: List[Dict[str, Any]], expected: Lis
     latest.events[:0] = history
     events, dispatcher = run(ActionFlagHandoff(), latest)
     assert events == expected and dispatcher.messages == []
+
+
+@pytest.mark.parametrize("action, message, intent", [
+    (ActionAssessStatement(), "who shouldn't get microneedling?", "ask_contraindications"),
+    (ActionAssessStatement(), "I have rosacea, can I get it?", "ask_contraindications"),
+    (ActionStartScreening(), "am I a good candidate?", "check_candidacy"),
+    (ActionScreeningResult(), "no", "deny"),
+    (ActionFlagHandoff(), "talk to a person", "request_human"),
+])
+def test_every_action_rasa_runs_on_its_own_returns_an_event(
+        action: Any, message: str, intent: str) -> None:
+    # policies/turn_plan.py reads a custom action followed by no event at all as one the
+    # action server could not run, and answers "temporarily unavailable".
+    events, _ = run(action, tracker(message, intent))
+    assert events
