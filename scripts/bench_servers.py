@@ -2,7 +2,6 @@
 start-up and resident memory. The statistics are in scripts/bench_stats.py."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,9 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 from scripts.bench_client import Turn, answers
 from scripts.build_credentials import build_credentials
-from scripts.serve import QUIET_ENV, cors_flags, http_api_flags, runtime_env
+from scripts.serve import (
+    QUIET_ENV, cors_flags, http_api_flags, runtime_env, stop_processes as stop,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -153,18 +154,6 @@ def start(bot: Bot, rasa_port: int, action_port: int, log_dir: Path,
         raise
     return Running(action_server, rasa_server, rest_url, round(action_start, 2),
                    round(first_answer, 2))
-
-
-def stop(processes: List[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _children(pid: int) -> Iterator[int]:

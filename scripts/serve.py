@@ -134,12 +134,12 @@ class Servers:
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
-        _stop([self.rasa_server])
+        stop_processes([self.rasa_server])
         start_rasa_server(self)
 
     def stop_action_server(self) -> None:
         """Stop the action server alone (the Rasa server keeps running)."""
-        _stop([self.action_server])
+        stop_processes([self.action_server])
         self.action_server = None
 
 
@@ -165,7 +165,8 @@ def _tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _stop(processes: List[subprocess.Popen]) -> None:
+def stop_processes(processes: List[subprocess.Popen]) -> None:
+    """SIGTERM each, wait up to 15 s, then kill (also used by the benchmark)."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -250,7 +251,7 @@ def running_servers(
         start_rasa_server(servers)
         yield servers
     finally:
-        _stop(servers.processes)
+        stop_processes(servers.processes)
 
 
 def channel_path(name: str) -> str:
