@@ -17,7 +17,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from policies import action_validation
-from policies.turn_plan import Plan, Step, plan_turn, settings_from_config
+from policies.turn_plan import Plan, Settings, Step, plan_turn, settings_from_config
 
 action_validation.install()  # the Rasa server loads this module with our model
 
@@ -42,12 +42,19 @@ class ClinicRulePolicy(RulePolicy):
             "public_payloads": [],
         }
 
+    def settings(self, domain: Domain) -> Settings:
+        """The guard's settings for this domain, built once, not on every prediction."""
+        cached = getattr(self, "_settings", None)
+        if cached is None or cached[0] is not domain:
+            custom = frozenset({a for a in domain.user_actions if not a.startswith("utter_")}
+                               | set(domain.form_names))
+            self._settings = (domain, settings_from_config(self.config, custom))
+        return self._settings[1]
+
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
                                      rule_only_data: Optional[Dict[Text, Any]] = None,
                                      **kwargs: Any) -> PolicyPrediction:
-        custom = frozenset(
-            {a for a in domain.user_actions if not a.startswith("utter_")} | set(domain.form_names))
-        settings = settings_from_config(self.config, custom)
+        settings = self.settings(domain)
         start = session_start(tracker)
         events = list(tracker.events)[start:]
         steps = [to_step(event, domain) for event in events]
