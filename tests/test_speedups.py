@@ -1,12 +1,19 @@
-"""The two speed-ups from the profile keep Rasa's behaviour (docs/benchmark.md)."""
+"""The speed-ups from the profile keep Rasa's behaviour (docs/benchmark.md)."""
 
+import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from policies.action_validation import quickly_valid, validate_action_result
 from stores.tracker_store import ClinicSQLTrackerStore
@@ -89,3 +96,73 @@ def test_the_sqlite_tracker_store_runs_in_wal_mode(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     with sqlite3.connect(db) as connection:  # the mode is kept in the file
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_event_types_resolve_to_the_class_rasas_walk_finds() -> None:
+    from rasa.shared.core import events
+    from rasa.shared.utils.common import all_subclasses
+    from stores import event_lookup
+
+    event_lookup.install()
+    for cls in all_subclasses(events.Event):
+        assert events.Event.resolve_by_type(cls.type_name) is event_lookup._rasa_resolve(cls.type_name)
+    assert events.Event.resolve_by_type("topic") is None
+    assert events.Event.resolve_by_type("nonsense", events.SlotSet) is events.SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        events.Event.resolve_by_type("nonsense")
+    slot = events.Event.from_parameters({"event": "slot", "name": "a", "value": 1})
+    assert slot == events.SlotSet("a", 1)
+
+
+def stored_rows(db: Path, sender: str) -> list:
+    with sqlite3.connect(db) as connection:
+        return [(row[0], json.loads(row[1]).get("name")) for row in connection.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,))]
+
+
+def test_each_message_stores_exactly_its_new_events_without_counting_the_stored_ones(
+        tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    domain = Domain.from_dict({"slots": {"a": {"type": "any", "mappings": []}}})
+    ours = ClinicSQLTrackerStore(domain=domain, host=f"sqlite:///{db}")
+    rasas = SQLTrackerStore(domain=domain, host=f"sqlite:///{tmp_path / 'rasa.db'}")
+    counts: list = []
+    sa.event.listen(ours.engine, "before_cursor_execute",
+                    lambda *args: counts.append(args[2]) if "count(" in args[2] else None)
+
+    async def turns(store: SQLTrackerStore, saves: int) -> None:
+        tracker = await store.get_or_create_tracker("patient")
+        for turn in range(3):
+            tracker = await store.retrieve("patient")  # a new message reads the conversation
+            if turn == 2:  # the session expired: a new one starts inside this message
+                tracker.update(SessionStarted())
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+            tracker.update(UserUttered(f"message {turn}"))
+            tracker.update(SlotSet("a", turn))
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+            for _ in range(saves):
+                await store.save(tracker)
+
+    # Saving the same tracker twice adds nothing here (after a new session, Rasa's
+    # count would store the turn again; the processor saves once per message).
+    asyncio.run(turns(ours, saves=2))
+    asyncio.run(turns(rasas, saves=1))
+    assert len(counts) == 1  # once, when the conversation was created
+    expected = stored_rows(tmp_path / "rasa.db", "patient")
+    assert stored_rows(db, "patient") == expected
+    assert len(expected) == 1 + 3 * 3 + 2  # first listen, three turns, the new session's start
+    # A tracker the store did not build is counted as Rasa counts it.
+    outsider = DialogueStateTracker.from_events("patient", [], domain.slots)
+    for event in (await_retrieve(ours, "patient")).events:
+        outsider.update(event)
+    outsider.update(UserUttered("from elsewhere"))
+    asyncio.run(ours.save(outsider))
+    assert len(counts) == 2
+    assert stored_rows(db, "patient")[-1] == ("user", None)
+    assert len(stored_rows(db, "patient")) == len(expected) + 1
+
+
+def await_retrieve(store: SQLTrackerStore, sender: str) -> DialogueStateTracker:
+    tracker = asyncio.run(store.retrieve(sender))
+    assert tracker is not None
+    return tracker
