@@ -44,7 +44,7 @@ def ours(workdir: Path, action_port: int, model: Path) -> Bot:
     the action server; the same channels, CORS and API flags as scripts/serve.py."""
     env = runtime_env(action_port, workdir / "conversations.db", web_port=8080)
     env.update(TRACKER_STORE_URL=f"sqlite:///{workdir / 'conversations.db'}",
-               ACTION_ENDPOINT_URL=f"http://localhost:{action_port}/webhook",
+               ACTION_ENDPOINT_URL=f"http://127.0.0.1:{action_port}/webhook",
                LOCK_STORE_TYPE="in_memory")
     credentials = workdir / "credentials.yml"
     build_credentials(env, credentials)
@@ -64,7 +64,7 @@ def starter(workdir: Path, action_port: int) -> Bot:
                        env=quiet_env(RASA_CACHE_DIRECTORY=str(workdir / "starter-init-cache")),
                        stdout=log, stderr=subprocess.STDOUT, check=True)
     (project / "bench_endpoints.yml").write_text(
-        f"action_endpoint:\n  url: http://localhost:{action_port}/webhook\n")
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n")
     [model] = sorted((project / "models").glob("*.tar.gz"))
     return Bot("starter", project, model, [], quiet_env(),
                ["--endpoints", "bench_endpoints.yml", "--credentials", "credentials.yml"])

@@ -44,7 +44,9 @@ def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, 
     defaults = {
         # The only website allowed to use the chat socket and call the Rasa server.
         "WEB_ORIGIN": f"http://localhost:{web_port}",
-        "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
+        # An address, not "localhost": Rasa opens a connection per action call, and
+        # aiohttp would look the name up in a thread each time (0.3 ms of 0.9 ms a call).
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
         "LOCK_STORE_TYPE": "in_memory",
         "REDIS_HOST": "localhost",
