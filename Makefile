@@ -40,7 +40,7 @@ $(VENV)/.installed: requirements.lock
 		-r requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
 
-build/domain: domain.yml knowledge/clinic_config.yml scripts/build_domain.py $(VENV)/.installed
+build/domain: domain.yml knowledge/clinic_config.yml knowledge/contraindications.yml scripts/build_domain.py $(VENV)/.installed
 	@$(PY) -m scripts.build_domain
 	@touch $@
 

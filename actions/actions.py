@@ -24,12 +24,6 @@ RULES: Rules = load_rules()
 CLINIC: ClinicConfig = load_clinic_config()
 EXTRACTOR = default_extractor()
 
-ANSWER_BUTTONS = [
-    {"title": "Yes", "payload": "yes"},
-    {"title": "No", "payload": "no"},
-    {"title": "Not sure", "payload": "not sure"},
-    {"title": "Stop the check", "payload": "stop"},
-]
 # Questions about contraindications that also carry answers ("I'm on Accutane, is that ok?"),
 # so during the screening they reach the form instead of interrupting it.
 SCREENING_TOPICS = {
@@ -111,24 +105,6 @@ class ActionStartScreening(Action):
             SlotSet("screening_question", None if done else question),
             SlotSet("screening_answer", done),
         ]
-
-
-class ActionAskScreeningAnswer(Action):
-    """Ask the current screening question, in the words of the rules file."""
-
-    def name(self) -> Text:
-        return "action_ask_screening_answer"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[EventType]:
-        log_run(self.name(), tracker)
-        question = tracker.get_slot("screening_question")
-        if question not in RULES.questions:
-            question = next_question(RULES, tracker.get_slot("screening_answered") or [])
-        if question is None:
-            return []
-        dispatcher.utter_message(text=RULES.questions[question].text, buttons=ANSWER_BUTTONS)
-        return [SlotSet("screening_question", question)]
 
 
 class ValidateScreeningForm(FormValidationAction):

@@ -6,16 +6,20 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 import yaml
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core import events as rasa_events
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
-    ActionAskScreeningAnswer, ActionAssessStatement, ActionFlagHandoff, ActionScreeningResult,
-    ActionStartScreening,
+    ActionAssessStatement, ActionFlagHandoff, ActionScreeningResult, ActionStartScreening,
     ValidateScreeningForm,
 )
 from actions.contraindication_rules import load_rules
+from scripts.build_domain import build_domain
 
 RULES = load_rules()
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
@@ -86,13 +90,17 @@ def test_starting_the_screening_skips_what_was_said() -> None:
     assert "skip what you've already told me" in texts(dispatcher)[0]
 
 
-def test_asking_uses_the_rules_file_and_offers_buttons() -> None:
-    events, dispatcher = run(ActionAskScreeningAnswer(),
-                             tracker("", slots={"screening_question": "breakout"}))
-    assert events == [SlotSet("screening_question", "breakout")]
-    [message] = dispatcher.messages
-    assert message["text"] == RULES.questions["breakout"].text
-    assert [b["payload"] for b in message["buttons"]] == ["yes", "no", "not sure", "stop"]
+def test_the_form_asks_the_current_question_from_the_rules_file_with_buttons(
+        tmp_path: Path) -> None:
+    domain = Domain.load(str(build_domain(tmp_path / "domain")))
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    for key, question in RULES.questions.items():
+        state = DialogueStateTracker.from_events("patient", [], domain.slots)
+        state.update(rasa_events.SlotSet("screening_question", key))
+        for channel in ("rest", "twilio", "socketio"):
+            message = asyncio.run(nlg.generate("utter_ask_screening_answer", state, channel))
+            assert message["text"] == question.text
+            assert [b["payload"] for b in message["buttons"]] == ["yes", "no", "not sure", "stop"]
 
 
 def form_tracker(answer: str, intent: str, **slots: Any) -> Tracker:
