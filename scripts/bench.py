@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -39,41 +40,57 @@ SINGLE_FIGURES = ("train_from_scratch_s", "retrain_no_change_s", "first_answer_s
 
 @dataclass(frozen=True)
 class Plan:
-    """How much to measure: the load levels, conversations per level, and training or not."""
+    """How much to measure: the load levels, conversations per level in each round, training
+    or not, and rounds: each bot is started `rounds` times, in alternating order, and each
+    level's latencies are pooled over the rounds, so both bots sample the same stretches of
+    a machine whose speed drifts (the starter's p95 at 1 conversation moved by 30% between
+    two runs on this machine)."""
 
     levels: Sequence[Level]
     per_worker: int
     minimum: int
     training: bool
+    rounds: int = 1
 
 
-FULL = Plan(("sequential", 1, 4, 16, 64), per_worker=3, minimum=20, training=True)
+FULL = Plan(("sequential", 1, 4, 16, 64), per_worker=1, minimum=20, training=True, rounds=3)
 QUICK = Plan(("sequential", 1, 4, 16), per_worker=1, minimum=3, training=False)
 
 
-def run_level(url: str, mix: List[Turn], level: Level, plan: Plan, prefix: str) -> Dict:
-    """One load level: fresh conversations of the mix, summarized."""
+def run_level(url: str, mix: List[Turn], level: Level, plan: Plan, prefix: str) -> LevelResult:
+    """One load level: fresh conversations of the mix."""
     concurrency = 1 if level == "sequential" else int(level)
-    count = conversations_for(concurrency, plan.per_worker, plan.minimum)
-    conversations = [mix] * count
-    result: LevelResult = (run_sequential(url, conversations, prefix) if level == "sequential"
-                           else run_concurrent(url, conversations, concurrency, prefix))
-    summary = {"concurrency": concurrency, "conversations": count}
-    if result.latencies_s:
-        summary.update(summarize(result.latencies_s, result.wall_s, result.errors))
+    conversations = [mix] * conversations_for(concurrency, plan.per_worker, plan.minimum)
+    return (run_sequential(url, conversations, prefix) if level == "sequential"
+            else run_concurrent(url, conversations, concurrency, prefix))
+
+
+def level_summary(level: Level, results: Sequence[LevelResult], per_round: int) -> Dict:
+    """A level's figures over its rounds: percentiles of every message's latency, throughput
+    over the summed wall time, and each round's p95 to show the spread."""
+    concurrency = 1 if level == "sequential" else int(level)
+    summary: Dict = {"concurrency": concurrency, "conversations": per_round * len(results)}
+    latencies = [latency for result in results for latency in result.latencies_s]
+    errors = sum(result.errors for result in results)
+    if latencies:
+        summary.update(summarize(latencies, sum(r.wall_s for r in results), errors))
     else:
-        summary.update(messages=0, errors=result.errors)
-    summary["error_samples"] = result.error_samples
+        summary.update(messages=0, errors=errors)
+    if len(results) > 1:
+        summary["p95_ms_by_round"] = [summarize(r.latencies_s, r.wall_s)["p95_ms"]
+                                      if r.latencies_s else None for r in results]
+    summary["error_samples"] = [why for result in results for why in result.error_samples][:5]
     return summary
 
 
-def run_levels(url: str, mix: List[Turn], plan: Plan, prefix: str) -> Dict[str, Dict]:
+def run_levels(url: str, mix: List[Turn], plan: Plan, prefix: str) -> Dict[str, LevelResult]:
     # A warm-up conversation first: the first parse loads lazily, start-up is timed apart.
     run_sequential(url, [mix], f"{prefix}-warmup")
     levels = {}
     for level in plan.levels:
         levels[str(level)] = run_level(url, mix, level, plan, prefix)
-        print(f"  {prefix} {level}: {_one_line(levels[str(level)])}", flush=True)
+        print(f"  {prefix} {level}: {_one_line(level_summary(level, [levels[str(level)]], 0))}",
+              flush=True)
     return levels
 
 
@@ -84,22 +101,33 @@ def _one_line(summary: Dict) -> str:
             f"{summary['throughput_msg_s']} msg/s, {summary['errors']} errors")
 
 
-def measure(bot: Bot, mix: List[Turn], plan: Plan, rasa_port: int, action_port: int) -> Dict:
-    """Training (full mode), start-up, every load level and memory for one bot."""
-    figures: Dict = {}
-    if plan.training:
-        print(f"Training {bot.name} from scratch, then again with no change ...", flush=True)
-        figures.update(time_training(bot, WORKDIR))
+def serve_round(bot: Bot, mix: List[Turn], plan: Plan, rasa_port: int, action_port: int
+                ) -> Dict:
+    """One round for one bot: start-up, every load level, memory; then the servers stop."""
     print(f"Starting {bot.name} (action server, then Rasa server) ...", flush=True)
     running = start(bot, rasa_port, action_port, WORKDIR / "logs", STARTUP_TURN[bot.name])
     try:
-        figures.update(action_server_start_s=running.action_start_s,
-                       first_answer_s=running.first_answer_s)
-        figures["rasa_server_rss_idle_mb"] = running.memory_mb()["rasa_server_rss_mb"]
+        figures: Dict = {"action_server_start_s": running.action_start_s,
+                         "first_answer_s": running.first_answer_s,
+                         "rasa_server_rss_idle_mb": running.memory_mb()["rasa_server_rss_mb"]}
         figures["levels"] = run_levels(running.rest_url, mix, plan, bot.name)
         figures.update(running.memory_mb())
     finally:
         running.stop()
+    return figures
+
+
+def combine_rounds(rounds: Sequence[Dict], plan: Plan) -> Dict:
+    """One bot's figures from its rounds: pooled levels, the median of everything else."""
+    figures: Dict = {key: round(statistics.median(r[key] for r in rounds), 2)
+                     for key in rounds[0] if key != "levels"}
+    figures["levels"] = {}
+    for level in plan.levels:
+        concurrency = 1 if level == "sequential" else int(level)
+        figures["levels"][str(level)] = level_summary(
+            level, [r["levels"][str(level)] for r in rounds],
+            conversations_for(concurrency, plan.per_worker, plan.minimum))
+    figures["rounds"] = len(rounds)
     return figures
 
 
@@ -139,8 +167,18 @@ def run_local(plan: Plan, rasa_port: int, action_port: int, model: Path) -> Dict
     report = {"mode": "full" if plan.training else "quick", "machine": machine()}
     print("Creating the starter bot (rasa init --no-prompt, which trains it once) ...", flush=True)
     bots = [(ours(WORKDIR, action_port, model), OURS), (starter(WORKDIR, action_port), STARTER)]
-    report["bots"] = {bot.name: measure(bot, mix, plan, rasa_port, action_port)
-                      for bot, mix in bots}
+    training: Dict[str, Dict] = {bot.name: {} for bot, _ in bots}
+    if plan.training:
+        for bot, _ in bots:
+            print(f"Training {bot.name} from scratch, then again with no change ...", flush=True)
+            training[bot.name] = time_training(bot, WORKDIR)
+    rounds: Dict[str, List[Dict]] = {bot.name: [] for bot, _ in bots}
+    for number in range(plan.rounds):
+        print(f"Round {number + 1} of {plan.rounds}", flush=True)
+        for bot, mix in (bots if number % 2 == 0 else bots[::-1]):
+            rounds[bot.name].append(serve_round(bot, mix, plan, rasa_port, action_port))
+    report["bots"] = {name: {**training[name], **combine_rounds(bot_rounds, plan)}
+                      for name, bot_rounds in rounds.items()}
     report["ratios_ours_over_starter"] = compare(report["bots"]["ours"], report["bots"]["starter"])
     return report
 
@@ -148,7 +186,8 @@ def run_local(plan: Plan, rasa_port: int, action_port: int, model: Path) -> Dict
 def run_target(url: str, plan: Plan) -> Dict:
     """Our mix against a deployment that is already running; nothing is started."""
     report = {"mode": "target", "target": url, "machine": machine()}
-    report["bots"] = {"target": {"levels": run_levels(url, OURS, plan, "target")}}
+    report["bots"] = {"target": combine_rounds([{"levels": run_levels(url, OURS, plan, "target")}],
+                                               plan)}
     return report
 
 

@@ -47,6 +47,21 @@ def _latency_table(report: Dict) -> List[str]:
     return lines
 
 
+def _rounds_table(report: Dict) -> List[str]:
+    """Each round's p95 per level and bot, when there were several rounds."""
+    bots = report["bots"]
+    names = [name for name in bots if bots[name].get("rounds", 1) > 1]
+    if not names:
+        return []
+    lines = ["| load | " + " | ".join(f"{name} p95 per round (ms)" for name in names) + " |",
+             "|" + "---|" * (len(names) + 1)]
+    for level in bots[names[0]]["levels"]:
+        lines.append(f"| {_level_label(level)} | " + " | ".join(
+            ", ".join(_fmt(v) for v in bots[name]["levels"][level].get("p95_ms_by_round", []))
+            for name in names) + " |")
+    return lines
+
+
 def _figures_table(report: Dict) -> List[str]:
     bots, compared = report["bots"], report.get("ratios_ours_over_starter", {})
     lines = ["| figure | ours | starter | ours / starter |", "|---|---|---|---|"]
@@ -80,12 +95,23 @@ def markdown(report: Dict, plot_name: str) -> str:
         "blocking keep-alive connection; *N concurrent* keeps N conversations going at once, "
         "one aiohttp keep-alive connection each. A wrong or missing reply counts as an error.",
         "",
+    ]
+    rounds = max(figures.get("rounds", 1) for figures in report["bots"].values())
+    if rounds > 1:
+        lines += [f"Each bot was started {rounds} times (rounds), in alternating order (ours "
+                  "first in odd rounds, the starter first in even ones), and ran every level in "
+                  "each round; a level's percentiles are over every message of its rounds, and "
+                  "its throughput over their summed time. Start-up and memory figures are the "
+                  "median of the rounds.", ""]
+    lines += [
         "## Latency and throughput",
         "",
         *_latency_table(report),
         "",
         f"![latency percentiles per load level]({plot_name})",
     ]
+    if rounds > 1:
+        lines += ["", "The spread between rounds:", "", *_rounds_table(report)]
     if report["mode"] != "target":
         lines += ["", "## Training, start-up and memory", "", *_figures_table(report), "",
                   "ours: `models/assistant.tar.gz` served as `make run` serves it (SQLite "

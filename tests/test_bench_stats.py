@@ -52,3 +52,26 @@ def test_each_level_runs_several_conversations_per_worker_with_a_floor() -> None
     assert conversations_for(64, per_worker=3, minimum=20) == 192
     assert conversations_for(1, per_worker=3, minimum=20) == 20
 
+
+
+def test_rounds_pool_every_message_and_keep_each_rounds_p95() -> None:
+    from scripts.bench import Plan, combine_rounds
+    from scripts.bench_client import LevelResult
+
+    plan = Plan(("sequential", 2), per_worker=1, minimum=1, training=False, rounds=2)
+    fast = LevelResult(latencies_s=[0.010] * 10, wall_s=1.0)
+    slow = LevelResult(latencies_s=[0.030] * 10, wall_s=3.0)
+    rounds = [{"first_answer_s": 10.0, "levels": {"sequential": fast, "2": fast}},
+              {"first_answer_s": 14.0, "levels": {"sequential": slow, "2": LevelResult(
+                  latencies_s=[], wall_s=1.0, errors=2, error_samples=["HTTP 500 to 'hi'"])}}]
+    figures = combine_rounds(rounds, plan)
+    assert figures["first_answer_s"] == 12.0 and figures["rounds"] == 2
+    sequential = figures["levels"]["sequential"]
+    assert sequential["messages"] == 20 and sequential["conversations"] == 2
+    assert sequential["p50_ms"] == 20.0 and sequential["p95_ms"] == 30.0
+    assert sequential["throughput_msg_s"] == 5.0  # 20 messages in 4 s
+    assert sequential["p95_ms_by_round"] == [10.0, 30.0]
+    both = figures["levels"]["2"]
+    assert both["messages"] == 10 and both["errors"] == 2
+    assert both["p95_ms_by_round"] == [10.0, None]
+    assert both["error_samples"] == ["HTTP 500 to 'hi'"]
