@@ -14,7 +14,8 @@ from typing import Callable, Dict, Iterator, List, Optional
 from scripts.bench_client import Turn, answers
 from scripts.build_credentials import build_credentials
 from scripts.serve import (
-    QUIET_ENV, cors_flags, http_api_flags, runtime_env, stop_processes as stop,
+    QUIET_ENV, SERVING_TF_THREADS, cors_flags, http_api_flags, runtime_env,
+    stop_processes as stop,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,10 @@ def starter(workdir: Path, action_port: int) -> Bot:
 def time_training(bot: Bot, workdir: Path) -> Dict[str, float]:
     """Seconds for `rasa train --force` with an empty cache, then for a retrain with no change."""
     out, cache = workdir / f"{bot.name}-models", workdir / f"{bot.name}-cache"
-    env = {**bot.env, **QUIET_ENV, "RASA_CACHE_DIRECTORY": str(cache),
+    # Trained as `make train` trains: without the serving-only thread limit.
+    env = {key: value for key, value in bot.env.items()
+           if key not in SERVING_TF_THREADS or key in os.environ}
+    env = {**env, **QUIET_ENV, "RASA_CACHE_DIRECTORY": str(cache),
            "PYTHONPATH": str(bot.project)}
     command = [RASA, "train", *bot.train_args, "--out", str(out), "--fixed-model-name", "bench"]
     seconds = {}
