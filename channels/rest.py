@@ -4,6 +4,8 @@ Rasa's own REST channel crashes with a 500 on a body that isn't a JSON object or
 message that isn't a string, falls back to one shared "default" conversation without a
 sender, and logs the message text when handling fails. This one answers such requests
 with a 400 that says what is wrong, and logs a conversation only by its hashed sender id.
+A request with an `X-Request-ID` header (nginx sets one in `make cluster`) is handled once
+per id: sent again, it gets the first answer's replies (channels/handled_once.py).
 """
 
 import json
@@ -17,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.log_privacy import conversation_ref
+from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 128
@@ -76,9 +79,14 @@ class ClinicRestInput(RestInput):
             logger.info("Message received on rest for conversation %s (%d characters).",
                         ref, len(text))
             collector = CollectingOutputChannel()
+            message_id = usable_id(request.headers.get("X-Request-ID"))
+            message = UserMessage(text, collector, sender, input_channel=self.name(),
+                                  metadata=metadata, message_id=message_id)
             try:
-                await on_new_message(UserMessage(text, collector, sender,
-                                                 input_channel=self.name(), metadata=metadata))
+                if message_id is None:
+                    await on_new_message(message)
+                else:
+                    await handle_once(request.app.ctx.agent, message)
             except Exception:
                 # Never the text: the exception's type and the conversation's reference.
                 logger.error("Handling a message failed for conversation %s.", ref,

@@ -30,6 +30,7 @@ from twilio.request_validator import RequestValidator
 
 from actions.clinic_config import load_clinic_config
 from channels import sms
+from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
 
@@ -170,13 +171,14 @@ class TwilioInput(InputChannel):
             # Replies go out through the Messages API while this request is handled, well
             # within Twilio's 15 s webhook timeout; the TwiML answer adds nothing.
             await self._handle(request.app.ctx.agent, on_new_message, sender, body,
-                               self.get_metadata(request))
+                               self.get_metadata(request), usable_id(form.get("MessageSid")))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return twilio_webhook
 
     async def _handle(self, agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      sender: Text, body: Text, metadata: Optional[Dict[Text, Any]]) -> None:
+                      sender: Text, body: Text, metadata: Optional[Dict[Text, Any]],
+                      message_id: Optional[Text] = None) -> None:
         ref = conversation_ref(sender)
         output = self.get_output_channel()
         tracker = await self._tracker(agent, sender)
@@ -206,8 +208,14 @@ class TwilioInput(InputChannel):
         payload = sms.chosen_payload(body, sms.offered_buttons(events))
         # Some carriers turn @ into ¡ (as in Rasa's own connector).
         text = payload if payload is not None else body.replace("¡", "@")
-        await on_new_message(UserMessage(text, output, sender, input_channel=self.name(),
-                                         metadata=metadata))
+        message = UserMessage(text, output, sender, input_channel=self.name(),
+                              metadata=metadata, message_id=message_id)
+        # Twilio's MessageSid stays the same when nginx retries the webhook on another
+        # replica: a message is handled once (channels/handled_once.py).
+        if message_id is None:
+            await on_new_message(message)
+        else:
+            await handle_once(agent, message)
 
     @staticmethod
     async def _tracker(agent: Agent, sender: Text) -> Optional[DialogueStateTracker]:

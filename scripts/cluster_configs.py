@@ -50,6 +50,13 @@ http {{
         keepalive 16;
     }}
 
+    # A message's id, the same when nginx retries it on the next replica: the client's own
+    # X-Request-ID if it sends one (its own retries), else one nginx makes up.
+    map $http_x_request_id $message_id {{
+        default $http_x_request_id;
+        ''      $request_id;
+    }}
+
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      close;
@@ -65,14 +72,20 @@ http {{
         # Longer than Rasa's lock lifetime, so a turn waiting for a dead replica's lock is not cut off.
         proxy_read_timeout 120s;
         # A replica that dies with a message in flight: the message goes to the next
-        # replica (a POST too). The dead replica saved nothing of that turn, as Rasa stores
-        # a turn's events only when the turn is done.
+        # replica (a POST too). If the dead one had stored the turn before dying, the
+        # request's id (the same on the retry) makes the next one answer with the stored
+        # replies instead of handling the message twice (channels/handled_once.py).
         proxy_next_upstream error timeout non_idempotent;
         # Which replica answered, for tests and debugging (a public proxy would drop it).
         add_header X-Rasa-Replica $upstream_addr always;
 
         location / {{
             proxy_pass http://rasa_round_robin;
+            # A location with its own proxy_set_header inherits none of the server's.
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-ID $message_id;
             proxy_set_header Connection "";
         }}
 

@@ -109,6 +109,28 @@ def stored(cluster: Cluster, senders: List[str]) -> Dict[str, List[Dict]]:
     return events
 
 
+def test_a_message_sent_again_with_its_id_is_answered_once_whichever_replica_gets_it(
+        cluster: Cluster) -> None:
+    sender, request_id = f"cluster-retry-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+
+    def send(message: str, message_id: str) -> Tuple[List[Dict], str]:
+        request = urllib.request.Request(
+            cluster.rest_url, data=json.dumps({"sender": sender, "message": message}).encode(),
+            headers={"Content-Type": "application/json", "X-Request-ID": message_id})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read().decode("utf-8")), response.headers["X-Rasa-Replica"]
+
+    send(START, uuid.uuid4().hex)
+    answers = [send("no", request_id) for _ in range(4)]
+    # Round-robin sent the copies to both replicas; each answered with the first replies.
+    assert {replica for _, replica in answers} == {cluster.replica_address(0),
+                                                   cluster.replica_address(1)}
+    assert all(replies == answers[0][0] for replies, _ in answers)
+    assert any(q in texts(answers[0][0]) for q in QUESTIONS)
+    history = stored(cluster, [sender])[sender]
+    assert [e["text"] for e in history if e["event"] == "user"] == [START, "no"]
+
+
 def engineio(cluster: Cluster, method: str, query: str, origin: str, body: bytes = b"") -> Tuple[str, str]:
     request = urllib.request.Request(f"{cluster.url}/socket.io/?EIO=4&transport=polling{query}",
                                      data=body if method == "POST" else None, method=method,
