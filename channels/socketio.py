@@ -5,9 +5,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 import logging
 
+from engineio.async_drivers import sanic as engineio_sanic
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from sanic import Blueprint, Sanic
 
 from actions.log_privacy import conversation_ref
 
@@ -33,6 +34,24 @@ def message_fields(data: Any, metadata_key: str,
     metadata = data.get(metadata_key)
     return sender, text if isinstance(text, str) else "", \
         metadata if isinstance(metadata, dict) else {}
+
+
+def create_engineio_route(app: Sanic, engineio_server: Any, engineio_endpoint: str) -> None:
+    """Engine.IO's route on sanic, marked as able to serve WebSockets.
+
+    When a widget's WebSocket closes, Engine.IO's handler returns no response, which sanic
+    accepts only from a handler marked `is_websocket`; unmarked (engineio's own route), it
+    logged "Invalid response type None" with a traceback for some of the closes.
+    """
+    async def handle_request(request: Any, *args: Any, **kwargs: Any) -> Any:
+        return await engineio_server.handle_request(request, *args, **kwargs)
+
+    handle_request.is_websocket = True  # type: ignore[attr-defined]
+    app.add_route(handle_request, engineio_endpoint, methods=["GET", "POST", "OPTIONS"])
+    app.enable_websocket()
+
+
+engineio_sanic._async["create_route"] = create_engineio_route
 
 
 def check_session_persistence_works(session_persistence: bool, socketio_version: str) -> None:
