@@ -130,9 +130,10 @@ class Running:
 
 
 def start(bot: Bot, rasa_port: int, action_port: int, log_dir: Path,
-          startup_turn: Turn) -> Running:
+          startup_turn: Turn, pythonpath_prefix: str = "") -> Running:
     """Start the action server, then the Rasa server; time the Rasa server from process start
-    to its first correct REST reply (model loading included)."""
+    to its first correct REST reply (model loading included). `pythonpath_prefix` goes
+    before the project on the Rasa server's PYTHONPATH (scripts/bench_phases.py)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     actions_log = log_dir / f"{bot.name}-actions.log"
     action_server = subprocess.Popen(
@@ -148,7 +149,8 @@ def start(bot: Bot, rasa_port: int, action_port: int, log_dir: Path,
         rest_url = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
         rasa_server = subprocess.Popen(
             [RASA, "run", "--model", str(bot.model), "--port", str(rasa_port), *bot.rasa_args],
-            cwd=bot.project, env={**bot.env, "PYTHONPATH": str(bot.project)},
+            cwd=bot.project, env={**bot.env, "PYTHONPATH": os.pathsep.join(
+                filter(None, (pythonpath_prefix, str(bot.project))))},
             stdout=rasa_log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         processes.append(rasa_server)
         first_answer = _wait(lambda: answers(rest_url, startup_turn), rasa_server,

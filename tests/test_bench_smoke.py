@@ -58,3 +58,20 @@ def test_a_short_benchmark_of_the_running_servers_writes_json_markdown_and_plot(
     table = output.with_suffix(".md").read_text()
     assert "| 2 concurrent |" in table and bench.NOTES_MARKER in table
     assert (tmp_path / "bench_latency.png").stat().st_size > 10_000
+
+
+def test_the_phase_timer_says_where_a_messages_time_goes(
+        capsys: pytest.CaptureFixture) -> None:
+    from scripts import bench_phases
+
+    bench_phases.main(["--bot", "ours", "--conversations", "1"])
+    printed = capsys.readouterr().out
+    assert "ours: 10 messages, 0 errors" in printed
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
+            for line in printed.splitlines() if line.startswith("| ") and "---" not in line}
+    for phase in ("whole message", "NLU", "policies", "action-server call",
+                  "read conversation", "store conversation"):
+        assert phase in rows, printed
+    assert float(rows["whole message"][0]) == 1.0  # timed once per message
+    # The screening's form validation and the result are action-server calls.
+    assert float(rows["action-server call"][0]) > 0
