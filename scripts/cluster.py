@@ -231,7 +231,24 @@ def _stop(process: subprocess.Popen, sig: signal.Signals) -> None:
 
 
 def stop_cluster(cluster: Cluster) -> None:
-    """Stop from the front: nginx, the Rasa and action servers, then Redis and PostgreSQL."""
+    """Stop from the front: nginx, the Rasa and action servers, then Redis and PostgreSQL.
+
+    A second Ctrl-C or `make cluster-stop` while this runs (stopping the Rasa servers can
+    take seconds) is ignored: it used to cut the stop short and leave Redis and PostgreSQL
+    running with no one to stop them."""
+    try:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: no handlers to change
+        previous = {}
+    try:
+        _stop_in_order(cluster)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_in_order(cluster: Cluster) -> None:
     if "nginx" in cluster.infrastructure:
         _stop(cluster.infrastructure["nginx"], signal.SIGTERM)
     servers = [*cluster.replicas, *cluster.action_servers, *([cluster.web] if cluster.web else [])]
