@@ -1,9 +1,10 @@
 """Rasa's SQL tracker store, set up for a server that reads and writes on every message.
 
 - SQLite: profiling (docs/benchmark.md) put a fifth of each message's time in SQLite
-  commits. Connections are pooled, and in write-ahead-log mode with `synchronous=NORMAL`, a commit no longer waits for
-  the disk to flush the whole database; a committed conversation survives a crash of the
-  process, and at worst the last commits before a power cut are lost.
+  commits. Connections are pooled, and in write-ahead-log mode with `synchronous=NORMAL`
+  a commit no longer waits for the disk to flush the whole database; a committed
+  conversation survives a crash of the process, and at worst the last commits before a
+  power cut are lost.
 - Both databases: Rasa reads and writes through the SQLAlchemy ORM, whose per-query
   overhead was most of the store's time (reading a session of 100 events: 2.0 ms through
   the ORM, 0.4 ms as a Core statement built once). This store reads the latest session
@@ -14,6 +15,9 @@
   count is skipped for it. The lock store keeps other writers off a conversation between
   its read and its write, which Rasa's count relies on as well; any other tracker is
   saved by Rasa's own code.
+- Database errors never show the SQL's parameters: Rasa logs the error of a failed read
+  or write, which would otherwise hold the sender id (for SMS, the phone number) and the
+  events' data (the patient's messages).
 """
 
 import itertools
@@ -22,7 +26,7 @@ from functools import cached_property
 from typing import Any, Dict, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -47,17 +51,22 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        url = self.engine.url
+        options: Dict[Text, Any] = create_engine_kwargs(url)
+        sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        if sqlite_file:
+            # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session
+            # (NullPool): a file open and the pragmas each time, twice per message. A pool
+            # keeps them; it hands a connection to one user at a time, so sqlite3's
+            # same-thread check is not needed.
+            options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+        if sqlite_file or url.get_backend_name() != "sqlite":
+            self.engine.dispose()  # connections the parent opened while creating the tables
+            # Database errors are logged by Rasa with their SQL; with its parameters they
+            # would put sender ids (phone numbers) and message texts in the log.
+            self.engine = sa.create_engine(url, hide_parameters=True, **options)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
-            url = self.engine.url
-            self.engine.dispose()
-            if url.database and url.database != ":memory:":
-                # SQLAlchemy 1.4 opens a new connection to a SQLite file for every
-                # session (NullPool): a file open and the pragmas each time, twice per
-                # message. A pool keeps them; it hands a connection to one user at a time,
-                # so sqlite3's same-thread check is not needed.
-                self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool,
-                                               connect_args={"check_same_thread": False})
-                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             sa.event.listen(self.engine, "connect", tune_sqlite)
 
     @cached_property

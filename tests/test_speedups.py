@@ -16,7 +16,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from policies.action_validation import quickly_valid, validate_action_result
-from stores.tracker_store import ClinicSQLTrackerStore
+from stores.tracker_store import STORED, ClinicSQLTrackerStore
 
 VALID = {"events": [{"event": "slot", "name": "x", "value": 1}],
          "responses": [{"text": "hello"}]}
@@ -166,3 +166,26 @@ def await_retrieve(store: SQLTrackerStore, sender: str) -> DialogueStateTracker:
     tracker = asyncio.run(store.retrieve(sender))
     assert tracker is not None
     return tracker
+
+
+def test_a_database_error_shows_neither_the_sender_nor_the_message(tmp_path: Path) -> None:
+    db = tmp_path / "conversations.db"
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{db}")
+    phone, words = "+15550104477", "my rosacea flared up"
+    tracker = DialogueStateTracker.from_events(phone, [UserUttered(words)])
+    with sqlite3.connect(db) as connection:  # the table is gone, as if the database broke
+        connection.execute("DROP TABLE events")
+    known = DialogueStateTracker.from_events(phone, [UserUttered(words)])
+    setattr(known, STORED, 0)  # as if read from the store: saved with one INSERT
+    for failing in (store.retrieve(phone), store.save(tracker), store.save(known)):
+        with pytest.raises(sa.exc.DBAPIError) as error:
+            asyncio.run(failing)
+        assert "no such table" in str(error.value)
+        assert phone not in str(error.value) and words not in str(error.value)
+    # Rasa's own store would have shown them.
+    rasas = SQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{tmp_path / 'rasa.db'}")
+    with sqlite3.connect(tmp_path / "rasa.db") as connection:
+        connection.execute("DROP TABLE events")
+    with pytest.raises(sa.exc.DBAPIError) as error:
+        asyncio.run(rasas.retrieve(phone))
+    assert phone in str(error.value)
