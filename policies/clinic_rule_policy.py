@@ -1,7 +1,8 @@
 """Rasa adapter: the RulePolicy, with the guarded turn of policies/turn_plan.py around it.
 
-It runs in the Rasa server, so the disclaimer, the replies to unreadable input and the
-"temporarily unavailable" reply need no action server.
+It runs in the Rasa server, so the disclaimer, the replies to unreadable input, the
+"temporarily unavailable" reply and the reply when the database is down need no action
+server.
 """
 
 import logging
@@ -18,6 +19,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from policies import action_validation
 from policies.turn_plan import Plan, Settings, Step, plan_turn, settings_from_config
+from stores import store_health
 
 action_validation.install()  # the Rasa server loads this module with our model
 
@@ -58,7 +60,8 @@ class ClinicRulePolicy(RulePolicy):
         start = session_start(tracker)
         events = list(tracker.events)[start:]
         steps = [to_step(event, domain) for event in events]
-        plan = plan_turn(steps, settings, tracker.active_loop_name)
+        plan = plan_turn(steps, settings, tracker.active_loop_name,
+                         records_unavailable=store_health.failing())
         if plan.action:
             return self._rule_prediction(
                 self._prediction_result(plan.action, tracker, domain), "clinic guard")

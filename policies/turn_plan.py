@@ -4,7 +4,9 @@ the rules (no Rasa imports; policies/clinic_rule_policy.py is the Rasa adapter).
 A turn is everything after the patient's latest message. In order:
 1. A custom action that failed (the action server is down) is followed by a reply that the
    feature is unavailable, with the clinic's phone; an active form is closed; for a one-shot
-   assessment the general article answer still comes.
+   assessment the general article answer still comes. When the conversation itself can't
+   be read or stored (the database is down), the reply says so and nothing else is
+   answered, except an urgent message, which the rules answer as always.
 2. Before the first reply, notes the patient should read first: that a long message was
    read only in part, and once per session the disclaimer (not on an urgent turn: the
    urgent reply comes before anything else).
@@ -52,6 +54,8 @@ class Settings:
     fallback_slots: Mapping[str, Tuple[str, object]] = field(default_factory=dict)
     # Payloads accepted as typed, e.g. the widget's opening "/greet".
     public_payloads: FrozenSet[str] = frozenset()
+    # The reply when the conversation can't be read or stored; "" turns the check off.
+    records_unavailable: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,10 @@ class Plan:
     slot: Optional[Tuple[str, object]] = None
 
 
-def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[str]) -> Plan:
-    """What comes next in this session (`steps` start at the session's start)."""
+def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[str],
+              records_unavailable: bool = False) -> Plan:
+    """What comes next in this session (`steps` start at the session's start).
+    `records_unavailable`: the conversation could not be read or stored this turn."""
     users = [index for index, step in enumerate(steps) if step.kind == "user"]
     if not users:
         return Plan()
@@ -73,6 +79,11 @@ def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[s
     turn = list(range(start, len(steps)))
     done = [steps[i].name for i in turn
             if steps[i].kind == "action" and steps[i].name not in BOOKKEEPING_ACTIONS]
+
+    if records_unavailable and settings.records_unavailable \
+            and user.name != settings.urgent_intent:
+        note = settings.records_unavailable
+        return Plan(action=ACTION_LISTEN if note in done else note)
 
     failed = failed_action(steps, turn, settings.custom_actions)
     if failed is not None:
@@ -186,4 +197,5 @@ def settings_from_config(config: Dict[str, object], custom_actions: FrozenSet[st
         quiet_failures=frozenset(config.get("quiet_failures") or []),
         fallback_slots=fallback,
         public_payloads=frozenset(config.get("public_payloads") or []),
+        records_unavailable=str(responses.get("records_unavailable") or ""),
     )

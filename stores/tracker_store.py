@@ -31,7 +31,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from stores import event_lookup
+from stores import event_lookup, store_health
 
 event_lookup.install()  # the Rasa server builds its tracker store from this module
 
@@ -86,6 +86,16 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool
                         ) -> Optional[DialogueStateTracker]:
+        try:
+            tracker = await self._read(sender_id, fetch_events_from_all_sessions)
+        except Exception:
+            store_health.record(False)
+            raise
+        store_health.record(True)
+        return tracker
+
+    async def _read(self, sender_id: Text, fetch_events_from_all_sessions: bool
+                    ) -> Optional[DialogueStateTracker]:
         if fetch_events_from_all_sessions:  # the HTTP API's full history: Rasa's way
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
@@ -100,6 +110,14 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        try:
+            await self._write(tracker)
+        except Exception:
+            store_health.record(False)
+            raise
+        store_health.record(True)
+
+    async def _write(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED, None)
         # A tracker cut to max_event_history drops old events: Rasa's count for that.
         if stored is None or stored > len(tracker.events) or tracker.events.maxlen is not None:

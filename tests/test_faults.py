@@ -1,6 +1,7 @@
-"""Faults against the real processes: the action server stops and comes back while the
-Rasa server runs on. (A Rasa server restart mid-screening: tests/test_screening_rest.py.)"""
+"""Faults against the real processes: the action server, or the conversations' database,
+goes away and comes back while the Rasa server runs on. (A Rasa server restart mid-screening: tests/test_screening_rest.py.)"""
 
+import sqlite3
 import uuid
 from typing import Callable, Dict, Iterator, List
 
@@ -78,3 +79,30 @@ def test_the_action_server_stopping_mid_screening_closes_it_with_the_clinic_phon
         start_action_server(servers)
     assert any(b["payload"] == "yes" for r in say(sender, "check if I can get it")
                for b in r.get("buttons", []))
+
+
+def test_with_the_database_away_the_patient_is_told_and_the_screening_waits_for_it(
+        say: Say, servers: Servers, expected_reply: Callable[[str], str], stored_events: Callable[[str, str], List[Dict]]
+) -> None:
+    sender = new_sender()
+    say(sender, "am I a good candidate?")
+    [first_question] = [t for t in texts(say(sender, "no")) if t.endswith("?")]
+    with sqlite3.connect(servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")) as c:
+        c.execute("ALTER TABLE events RENAME TO events_away")
+    try:
+        unavailable = expected_reply("utter_records_unavailable")
+        assert CLINIC.phone in unavailable and CLINIC.emergency_number in unavailable
+        # Not the disclaimer of a new conversation, not an answer out of context.
+        assert texts(say(sender, "no")) == [unavailable]
+        assert texts(say(sender, "is it painful")) == [unavailable]
+        # An urgent message still gets the urgent reply.
+        assert texts(say(sender, "my lips r swelling up since the treatment"))[0] == \
+            expected_reply("utter_urgent")
+    finally:
+        with sqlite3.connect(servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")) as c:
+            c.execute("ALTER TABLE events_away RENAME TO events")
+    # Back: the screening goes on from the question the patient had.
+    following = texts(say(sender, "no"))
+    assert first_question not in following and any(t.endswith("?") for t in following)
+    assert [e["text"] for e in stored_events(sender, "user")] == [
+        "am I a good candidate?", "no", "no"]

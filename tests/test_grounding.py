@@ -23,6 +23,7 @@ EXEMPT = {
     "utter_no_words",
     "utter_english_only",
     "utter_actions_unavailable",
+    "utter_records_unavailable",
     "utter_capabilities",
     "utter_menu",
     "utter_cannot_answer",

@@ -15,6 +15,7 @@ SETTINGS = Settings(
     quiet_failures=frozenset({"action_flag_handoff"}),
     fallback_slots={"action_assess_statement": ("personal_verdict", False)},
     public_payloads=frozenset({"/greet"}),
+    records_unavailable="utter_records_unavailable",
 )
 
 
@@ -144,3 +145,18 @@ def test_buttons_of_a_response_the_bot_uttered_count_as_offered() -> None:
              action("action_listen"), user("ask_pain", text="/ask_pain"),
              action("action_extract_slots")]
     assert plan_turn(steps, SETTINGS, None) == Plan()
+
+
+def test_without_the_conversation_records_the_patient_is_told_and_nothing_else_answered() -> None:
+    # The database is down: Rasa hands over an empty conversation, so a "no" meant for a
+    # screening question would otherwise get the disclaimer and an answer out of context.
+    steps = [action("action_listen"), user("deny", "no"), action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None, records_unavailable=True) == \
+        Plan(action="utter_records_unavailable")
+    steps += [action("utter_records_unavailable"), bot()]
+    assert plan_turn(steps, SETTINGS, None, records_unavailable=True) == Plan(action=ACTION_LISTEN)
+    # An urgent message still gets the rules' urgent reply.
+    urgent = [action("action_listen"), user("urgent_symptom"), action("action_extract_slots")]
+    assert plan_turn(urgent, SETTINGS, None, records_unavailable=True) == Plan()
+    # With the records back, the turn is planned as always.
+    assert plan_turn(steps[:3], SETTINGS, None) == Plan(action="utter_disclaimer")
