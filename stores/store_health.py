@@ -8,12 +8,26 @@ patient that their conversation can't be reached right now, instead of pretendin
 Per process: each Rasa server knows its own connection to the database.
 """
 
+from contextlib import contextmanager
+from typing import Iterator
+
 _latest_failed = False
 
 
 def record(worked: bool) -> None:
     global _latest_failed
     _latest_failed = not worked
+
+
+@contextmanager
+def watched() -> Iterator[None]:
+    """Records whether the read or write inside the block worked (an error still raises)."""
+    try:
+        yield
+    except Exception:
+        record(False)
+        raise
+    record(True)
 
 
 def failing() -> bool:

@@ -52,21 +52,23 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         url = self.engine.url
-        options: Dict[Text, Any] = create_engine_kwargs(url)
-        sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-        if sqlite_file:
-            # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session
-            # (NullPool): a file open and the pragmas each time, twice per message. A pool
-            # keeps them; it hands a connection to one user at a time, so sqlite3's
-            # same-thread check is not needed.
-            options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
-        if sqlite_file or url.get_backend_name() != "sqlite":
+        is_sqlite = url.get_backend_name() == "sqlite"
+        # An in-memory SQLite database lives in Rasa's engine: a new engine would be empty.
+        if not (is_sqlite and url.database in (None, "", ":memory:")):
+            options: Dict[Text, Any] = create_engine_kwargs(url)
+            if is_sqlite:
+                # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session
+                # (NullPool): a file open and the pragmas each time, twice per message. A
+                # pool keeps them; it hands a connection to one user at a time, so
+                # sqlite3's same-thread check is not needed.
+                options.update(poolclass=sa.pool.QueuePool,
+                               connect_args={"check_same_thread": False})
             self.engine.dispose()  # connections the parent opened while creating the tables
             # Database errors are logged by Rasa with their SQL; with its parameters they
             # would put sender ids (phone numbers) and message texts in the log.
             self.engine = sa.create_engine(url, hide_parameters=True, **options)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        if self.engine.dialect.name == "sqlite":
+        if is_sqlite:
             sa.event.listen(self.engine, "connect", tune_sqlite)
 
     @cached_property
@@ -86,13 +88,8 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool
                         ) -> Optional[DialogueStateTracker]:
-        try:
-            tracker = await self._read(sender_id, fetch_events_from_all_sessions)
-        except Exception:
-            store_health.record(False)
-            raise
-        store_health.record(True)
-        return tracker
+        with store_health.watched():
+            return await self._read(sender_id, fetch_events_from_all_sessions)
 
     async def _read(self, sender_id: Text, fetch_events_from_all_sessions: bool
                     ) -> Optional[DialogueStateTracker]:
@@ -110,27 +107,21 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        try:
-            await self._write(tracker)
-        except Exception:
-            store_health.record(False)
-            raise
-        store_health.record(True)
-
-    async def _write(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED, None)
-        # A tracker cut to max_event_history drops old events: Rasa's count for that.
-        if stored is None or stored > len(tracker.events) or tracker.events.maxlen is not None:
-            await super().save(tracker)
-        else:
-            await self.stream_events(tracker)
-            new = list(itertools.islice(tracker.events, stored, None))
-            if new:
-                # The rows Rasa's save writes, in one INSERT through SQLAlchemy Core.
-                with self.session_scope() as session:
-                    session.connection().execute(self.SQLEvent.__table__.insert(),
-                                                 [event_row(tracker.sender_id, e) for e in new])
-                    session.commit()
+        with store_health.watched():
+            # A tracker cut to max_event_history drops old events: Rasa's count for that.
+            if stored is None or stored > len(tracker.events) or tracker.events.maxlen is not None:
+                await super().save(tracker)
+            else:
+                await self.stream_events(tracker)
+                new = list(itertools.islice(tracker.events, stored, None))
+                if new:
+                    # The rows Rasa's save writes, in one INSERT through SQLAlchemy Core.
+                    with self.session_scope() as session:
+                        session.connection().execute(
+                            self.SQLEvent.__table__.insert(),
+                            [event_row(tracker.sender_id, e) for e in new])
+                        session.commit()
         setattr(tracker, STORED, len(tracker.events))
 
 
