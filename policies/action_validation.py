@@ -11,7 +11,7 @@ through the full check, which raises Rasa's error.
 """
 
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, NamedTuple, Optional, Text
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -31,10 +31,15 @@ def response_validator() -> Any:
     return _validator(RemoteAction.action_response_format_spec())
 
 
+class QuickCheck(NamedTuple):
+    reply: Any  # the reply with its events checked only for being a list
+    events: Dict[Text, Any]  # one validator per event type, by its name
+
+
 @lru_cache(maxsize=1)
-def quick_validators() -> Optional[Dict[Text, Any]]:
-    """The reply without its events' shapes, and one validator per event type; None when
-    Rasa's schema is not the shape this relies on (then every reply gets the full check)."""
+def quick_check() -> Optional[QuickCheck]:
+    """The quick check's validators; None when Rasa's schema is not the shape this relies
+    on (then every reply gets the full check)."""
     spec = RemoteAction.action_response_format_spec()
     events = spec["properties"]["events"]
     event_schema = events.get("items", {})
@@ -46,20 +51,19 @@ def quick_validators() -> Optional[Dict[Text, Any]]:
         return None
     common = {key: value for key, value in event_schema.items() if key != "oneOf"}
     outer = {**spec, "properties": {**spec["properties"], "events": {"type": "array"}}}
-    by_type = {f"event:{name}": _validator({**common, "allOf": [shape]})
-               for name, shape in zip(names, shapes)}
-    return {"reply": _validator(outer), **by_type}
+    return QuickCheck(_validator(outer), {name: _validator({**common, "allOf": [shape]})
+                                          for name, shape in zip(names, shapes)})
 
 
 def quickly_valid(result: Any) -> bool:
     """True only when the full schema accepts `result` (False may still be valid)."""
-    validators = quick_validators()
-    if validators is None or not validators["reply"].is_valid(result):
+    check = quick_check()
+    if check is None or not check.reply.is_valid(result):
         return False
     for event in result.get("events", []):
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
             return False
-        validator = validators.get(f"event:{event['event']}")
+        validator = check.events.get(event["event"])
         if validator is None or not validator.is_valid(event):
             return False
     return True
