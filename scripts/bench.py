@@ -57,19 +57,26 @@ FULL = Plan(("sequential", 1, 4, 16, 64), per_worker=1, minimum=20, training=Tru
 QUICK = Plan(("sequential", 1, 4, 16), per_worker=1, minimum=3, training=False)
 
 
+def concurrency_of(level: Level) -> int:
+    return 1 if level == "sequential" else int(level)
+
+
+def conversations_per_round(level: Level, plan: Plan) -> int:
+    return conversations_for(concurrency_of(level), plan.per_worker, plan.minimum)
+
+
 def run_level(url: str, mix: List[Turn], level: Level, plan: Plan, prefix: str) -> LevelResult:
     """One load level: fresh conversations of the mix."""
-    concurrency = 1 if level == "sequential" else int(level)
-    conversations = [mix] * conversations_for(concurrency, plan.per_worker, plan.minimum)
+    conversations = [mix] * conversations_per_round(level, plan)
     return (run_sequential(url, conversations, prefix) if level == "sequential"
-            else run_concurrent(url, conversations, concurrency, prefix))
+            else run_concurrent(url, conversations, concurrency_of(level), prefix))
 
 
-def level_summary(level: Level, results: Sequence[LevelResult], per_round: int) -> Dict:
+def level_summary(level: Level, results: Sequence[LevelResult], plan: Plan) -> Dict:
     """A level's figures over its rounds: percentiles of every message's latency, throughput
     over the summed wall time, and each round's p95 to show the spread."""
-    concurrency = 1 if level == "sequential" else int(level)
-    summary: Dict = {"concurrency": concurrency, "conversations": per_round * len(results)}
+    summary: Dict = {"concurrency": concurrency_of(level),
+                     "conversations": conversations_per_round(level, plan) * len(results)}
     latencies = [latency for result in results for latency in result.latencies_s]
     errors = sum(result.errors for result in results)
     if latencies:
@@ -89,8 +96,8 @@ def run_levels(url: str, mix: List[Turn], plan: Plan, prefix: str) -> Dict[str, 
     levels = {}
     for level in plan.levels:
         levels[str(level)] = run_level(url, mix, level, plan, prefix)
-        print(f"  {prefix} {level}: {_one_line(level_summary(level, [levels[str(level)]], 0))}",
-              flush=True)
+        print(f"  {prefix} {level}: "
+              f"{_one_line(level_summary(level, [levels[str(level)]], plan))}", flush=True)
     return levels
 
 
@@ -121,12 +128,9 @@ def combine_rounds(rounds: Sequence[Dict], plan: Plan) -> Dict:
     """One bot's figures from its rounds: pooled levels, the median of everything else."""
     figures: Dict = {key: round(statistics.median(r[key] for r in rounds), 2)
                      for key in rounds[0] if key != "levels"}
-    figures["levels"] = {}
-    for level in plan.levels:
-        concurrency = 1 if level == "sequential" else int(level)
-        figures["levels"][str(level)] = level_summary(
-            level, [r["levels"][str(level)] for r in rounds],
-            conversations_for(concurrency, plan.per_worker, plan.minimum))
+    figures["levels"] = {str(level): level_summary(level, [r["levels"][str(level)] for r in rounds],
+                                                   plan)
+                         for level in plan.levels}
     figures["rounds"] = len(rounds)
     return figures
 
