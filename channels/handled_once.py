@@ -14,7 +14,7 @@ before the turn was stored, so nothing is sent twice.
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -53,8 +53,14 @@ def stored_replies(tracker: Optional[DialogueStateTracker],
     return replies
 
 
-async def handle_once(agent: Agent, message: UserMessage) -> None:
-    """Agent.handle_message, except for a message whose id the conversation already has."""
+async def handle_once(agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      message: UserMessage, client_id: Optional[Text]) -> None:
+    """Agent.handle_message, except for a message whose id the conversation already has.
+    A message without an id from its client (`client_id`) goes to `on_new_message` as
+    always: Rasa gives it a random id, which no retry could repeat."""
+    if client_id is None:
+        await on_new_message(message)
+        return
     if not agent.is_ready() or agent.processor is None:
         logger.info("Ignoring message as there is no agent to handle it.")
         return

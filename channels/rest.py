@@ -83,10 +83,7 @@ class ClinicRestInput(RestInput):
             message = UserMessage(text, collector, sender, input_channel=self.name(),
                                   metadata=metadata, message_id=message_id)
             try:
-                if message_id is None:
-                    await on_new_message(message)
-                else:
-                    await handle_once(request.app.ctx.agent, message)
+                await handle_once(request.app.ctx.agent, on_new_message, message, message_id)
             except Exception:
                 # Never the text: the exception's type and the conversation's reference.
                 logger.error("Handling a message failed for conversation %s.", ref,

@@ -212,10 +212,7 @@ class TwilioInput(InputChannel):
                               metadata=metadata, message_id=message_id)
         # Twilio's MessageSid stays the same when nginx retries the webhook on another
         # replica: a message is handled once (channels/handled_once.py).
-        if message_id is None:
-            await on_new_message(message)
-        else:
-            await handle_once(agent, message)
+        await handle_once(agent, on_new_message, message, message_id)
 
     @staticmethod
     async def _tracker(agent: Agent, sender: Text) -> Optional[DialogueStateTracker]:
