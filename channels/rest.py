@@ -2,8 +2,13 @@
 
 Rasa's own REST channel crashes with a 500 on a body that isn't a JSON object or on a
 message that isn't a string, falls back to one shared "default" conversation without a
-sender, and logs the message text when handling fails. This one answers such requests
-with a 400 that says what is wrong, and logs a conversation only by its hashed sender id.
+sender, takes any sender (so anyone could read and write any patient's conversation,
+an SMS patient's by their phone number), and logs the message text when handling fails.
+This one answers malformed requests with a 400 that says what is wrong, and logs a
+conversation only by its hashed sender id. The conversation id is the server's: a request
+without "sender" starts a new conversation, whose id comes back as each reply's
+`recipient_id` and in the `X-Conversation-Id` header; a request may continue only a
+conversation with an id this server issued (channels/conversation_ids.py), else 403.
 A request with an `X-Request-ID` header (nginx sets one in `make cluster`) is handled once
 per id: sent again, it gets the first answer's replies (channels/handled_once.py).
 """
@@ -19,19 +24,23 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.log_privacy import conversation_ref
+from channels import conversation_ids
 from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
-MAX_SENDER_CHARS = 128
-USAGE = 'Send a JSON object like {"sender": "a-conversation-id", "message": "your question"}.'
+USAGE = ('Send a JSON object like {"message": "your question"} to start a conversation, then '
+         '{"sender": "<the recipient_id of the replies>", "message": "..."} to continue it.')
+UNKNOWN_CONVERSATION = ('"sender" is not a conversation this assistant started. Leave "sender" '
+                        'out to start a new conversation; its id is the "recipient_id" of the replies.')
 
 
 class RequestProblem(ValueError):
     pass
 
 
-def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
-    """The sender, message and metadata of a request, or RequestProblem saying what's wrong."""
+def parse_body(request: Request) -> Tuple[Optional[str], str, Optional[Dict[str, Any]]]:
+    """The sender (None: a new conversation), message and metadata of a request, or
+    RequestProblem saying what's wrong."""
     # Python's own parser, strict about UTF-8: sanic's ujson turns some invalid bytes into
     # strings Python can't even iterate over.
     try:
@@ -43,11 +52,8 @@ def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
     if not isinstance(body, dict):
         raise RequestProblem("The body must be a JSON object.")
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        raise RequestProblem(f'"sender" must be a non-empty string of at most '
-                             f"{MAX_SENDER_CHARS} characters.")
-    if not sender.isprintable():
-        raise RequestProblem('"sender" must not contain control characters.')
+    if sender is not None and not isinstance(sender, str):
+        raise RequestProblem('"sender" must be a string: the "recipient_id" of earlier replies.')
     if not isinstance(message, str):
         raise RequestProblem('"message" must be a string.')
     if metadata is not None and not isinstance(metadata, dict):
@@ -56,11 +62,18 @@ def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
 
 
 class ClinicRestInput(RestInput):
-    """POST {"sender": "...", "message": "..."} to /webhooks/rest/webhook."""
+    """POST {"message": "..."} to /webhooks/rest/webhook; "sender" continues a conversation."""
 
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ClinicRestInput":
+        return cls(conversation_ids.secret_from_env())
+
+    def __init__(self, id_secret: Text) -> None:
+        self.id_secret = id_secret
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
@@ -75,6 +88,11 @@ class ClinicRestInput(RestInput):
                 sender, text, metadata = parse_body(request)
             except RequestProblem as problem:
                 return response.json({"error": str(problem), "usage": USAGE}, status=400)
+            if sender is None:
+                sender = conversation_ids.issue(conversation_ids.REST, self.id_secret)
+            elif conversation_ids.verified(conversation_ids.REST, sender, self.id_secret) is None:
+                logger.info("rest.rejected reason=unknown_conversation")
+                return response.json({"error": UNKNOWN_CONVERSATION, "usage": USAGE}, status=403)
             ref = conversation_ref(sender)
             logger.info("Message received on rest for conversation %s (%d characters).",
                         ref, len(text))
@@ -90,6 +108,6 @@ class ClinicRestInput(RestInput):
                              exc_info=logger.isEnabledFor(logging.DEBUG))
                 return response.json({"error": "The assistant could not answer; please try "
                                                "again."}, status=503)
-            return response.json(collector.messages)
+            return response.json(collector.messages, headers={"X-Conversation-Id": sender})
 
         return webhook

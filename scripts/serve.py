@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
+from channels import conversation_ids
 from channels.web_origins import parse_allowed_origins
 from scripts.build_credentials import (
     BUILD_CREDENTIALS, CredentialsError, build_credentials, webhook_name,
@@ -65,17 +66,29 @@ def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, 
     }
     env = {**defaults, **os.environ, **QUIET_ENV}
     env.setdefault("LOG_ID_SALT", log_id_salt())
+    env.setdefault(conversation_ids.SECRET_VARIABLE, conversation_id_secret())
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
 
 
-def log_id_salt(path: Path = VAR_DIR / "log_id_salt") -> str:
-    """This installation's salt for hashed conversation ids in logs (actions/log_privacy.py)."""
+def installation_secret(path: Path, nbytes: int = 16) -> str:
+    """A random secret of this installation, made once and kept in `path` (owner-only)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(16))
+        path.write_text(secrets.token_hex(nbytes))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def log_id_salt(path: Path = VAR_DIR / "log_id_salt") -> str:
+    """This installation's salt for hashed conversation ids in logs (actions/log_privacy.py)."""
+    return installation_secret(path)
+
+
+def conversation_id_secret(path: Path = VAR_DIR / "conversation_id_secret") -> str:
+    """This installation's key for the public channels' conversation ids
+    (channels/conversation_ids.py); every Rasa server of one installation shares it."""
+    return installation_secret(path, nbytes=32)
 
 
 def free_port() -> int:

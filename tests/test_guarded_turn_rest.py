@@ -5,20 +5,17 @@ import json
 import sqlite3
 import urllib.error
 import urllib.request
-import uuid
 from typing import Callable, Dict, List, Tuple
 
 import pytest
 
 from actions.clinic_config import load_clinic_config
 from scripts.serve import Servers
+from rest_conversations import new_sender
 
 Say = Callable[[str, str], List[Dict]]
 CLINIC = load_clinic_config()
 
-
-def new_sender() -> str:
-    return f"guard-{uuid.uuid4().hex[:12]}"
 
 
 def texts(replies: List[Dict]) -> List[str]:
@@ -153,13 +150,11 @@ def test_markup_and_code_are_never_echoed(message: str, say: Say) -> None:
     (b"not json at all", "not valid JSON"),
     (b'{"sender": "x", "message": "caf\xe9"}', "not valid JSON"),
     (b"[1, 2, 3]", "JSON object"),
-    (b'{"message": "does it hurt?"}', '"sender"'),
-    (b'{"sender": "", "message": "hi"}', '"sender"'),
+    (b'{"sender": 7, "message": "hi"}', '"sender"'),
     (b'{"sender": "x", "message": 42}', '"message"'),
     (b'{"sender": "x", "message": null}', '"message"'),
     (b'{"sender": "x", "message": ["hi"]}', '"message"'),
     (b'{"sender": "x", "message": "hi", "metadata": "oops"}', '"metadata"'),
-    (b'{"sender": "a\\u0000b", "message": "hi"}', '"sender"'),
 ])
 def test_a_malformed_request_gets_a_400_that_says_what_is_wrong(
         body: bytes, problem: str, servers: Servers) -> None:
