@@ -65,11 +65,12 @@ def conversations_per_round(level: Level, plan: Plan) -> int:
     return conversations_for(concurrency_of(level), plan.per_worker, plan.minimum)
 
 
-def run_level(url: str, mix: List[Turn], level: Level, plan: Plan, prefix: str) -> LevelResult:
+def run_level(url: str, mix: List[Turn], level: Level, plan: Plan, prefix: str,
+              client_ids: bool = False) -> LevelResult:
     """One load level: fresh conversations of the mix."""
     conversations = [mix] * conversations_per_round(level, plan)
-    return (run_sequential(url, conversations, prefix) if level == "sequential"
-            else run_concurrent(url, conversations, concurrency_of(level), prefix))
+    return (run_sequential(url, conversations, prefix, client_ids) if level == "sequential"
+            else run_concurrent(url, conversations, concurrency_of(level), prefix, client_ids))
 
 
 def level_summary(level: Level, results: Sequence[LevelResult], plan: Plan) -> Dict:
@@ -90,12 +91,13 @@ def level_summary(level: Level, results: Sequence[LevelResult], plan: Plan) -> D
     return summary
 
 
-def run_levels(url: str, mix: List[Turn], plan: Plan, prefix: str) -> Dict[str, LevelResult]:
+def run_levels(url: str, mix: List[Turn], plan: Plan, prefix: str,
+               client_ids: bool = False) -> Dict[str, LevelResult]:
     # A warm-up conversation first: the first parse loads lazily, start-up is timed apart.
-    run_sequential(url, [mix], f"{prefix}-warmup")
+    run_sequential(url, [mix], f"{prefix}-warmup", client_ids)
     levels = {}
     for level in plan.levels:
-        levels[str(level)] = run_level(url, mix, level, plan, prefix)
+        levels[str(level)] = run_level(url, mix, level, plan, prefix, client_ids)
         print(f"  {prefix} {level}: "
               f"{_one_line(level_summary(level, [levels[str(level)]], plan))}", flush=True)
     return levels
@@ -117,7 +119,7 @@ def serve_round(bot: Bot, mix: List[Turn], plan: Plan, rasa_port: int, action_po
         figures: Dict = {"action_server_start_s": running.action_start_s,
                          "first_answer_s": running.first_answer_s,
                          "rasa_server_rss_idle_mb": running.memory_mb()["rasa_server_rss_mb"]}
-        figures["levels"] = run_levels(running.rest_url, mix, plan, bot.name)
+        figures["levels"] = run_levels(running.rest_url, mix, plan, bot.name, bot.client_ids)
         figures.update(running.memory_mb())
     finally:
         running.stop()

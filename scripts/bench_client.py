@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -56,12 +56,19 @@ def reply_problem(turn: Turn, status: int, body: bytes) -> Optional[str]:
     return None
 
 
-def new_sender(prefix: str) -> str:
-    # Unique per conversation, so every run starts fresh conversations in the tracker store.
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+def first_sender(prefix: str, client_ids: bool) -> Optional[str]:
+    """The sender of a conversation's first message. Ours issues the conversation id (in the
+    X-Conversation-Id header; channels/conversation_ids.py); Rasa's own REST channel (the
+    starter bot) takes the client's, unique per conversation so every run starts fresh."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}" if client_ids else None
 
 
-def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: str) -> LevelResult:
+def message_body(sender: Optional[str], text: str) -> Dict[str, str]:
+    return {"message": text, **({"sender": sender} if sender else {})}
+
+
+def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: str,
+                   client_ids: bool = False) -> LevelResult:
     """One conversation after another on one blocking keep-alive connection (no event loop)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port or 80,
@@ -70,9 +77,9 @@ def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: st
     started = time.perf_counter()
     try:
         for turns in conversations:
-            sender = new_sender(prefix)
+            sender = first_sender(prefix, client_ids)
             for turn in turns:
-                body = json.dumps({"sender": sender, "message": turn.text})
+                body = json.dumps(message_body(sender, turn.text))
                 sent = time.perf_counter()
                 try:
                     connection.request("POST", parts.path, body=body,
@@ -84,6 +91,7 @@ def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: st
                     connection.close()
                     continue
                 result.latencies_s.append(time.perf_counter() - sent)
+                sender = response.getheader("X-Conversation-Id") or sender
                 problem = reply_problem(turn, response.status, data)
                 if problem:
                     result.fail(problem)
@@ -94,7 +102,7 @@ def run_sequential(url: str, conversations: Sequence[Sequence[Turn]], prefix: st
 
 
 async def _worker(url: str, queue: "asyncio.Queue[Sequence[Turn]]", prefix: str,
-                  result: LevelResult) -> None:
+                  result: LevelResult, client_ids: bool) -> None:
     # One connection per worker, kept alive across its conversations (a patient's device).
     connector = aiohttp.TCPConnector(limit=1, force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -104,12 +112,13 @@ async def _worker(url: str, queue: "asyncio.Queue[Sequence[Turn]]", prefix: str,
                 turns = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            sender = new_sender(prefix)
+            sender = first_sender(prefix, client_ids)
             for turn in turns:
                 sent = time.perf_counter()
                 try:
-                    async with session.post(url, json={"sender": sender, "message": turn.text}) as r:
+                    async with session.post(url, json=message_body(sender, turn.text)) as r:
                         status, data = r.status, await r.read()
+                        sender = r.headers.get("X-Conversation-Id") or sender
                 except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                     result.fail(f"{type(error).__name__}: {error}")
                     continue
@@ -120,23 +129,24 @@ async def _worker(url: str, queue: "asyncio.Queue[Sequence[Turn]]", prefix: str,
 
 
 async def _run_concurrent(url: str, conversations: Sequence[Sequence[Turn]], concurrency: int,
-                          prefix: str) -> LevelResult:
+                          prefix: str, client_ids: bool) -> LevelResult:
     queue: "asyncio.Queue[Sequence[Turn]]" = asyncio.Queue()
     for turns in conversations:
         queue.put_nowait(turns)
     result = LevelResult()
     started = time.perf_counter()
-    await asyncio.gather(*(_worker(url, queue, prefix, result) for _ in range(concurrency)))
+    await asyncio.gather(*(_worker(url, queue, prefix, result, client_ids)
+                           for _ in range(concurrency)))
     result.wall_s = time.perf_counter() - started
     return result
 
 
 def run_concurrent(url: str, conversations: Sequence[Sequence[Turn]], concurrency: int,
-                   prefix: str) -> LevelResult:
+                   prefix: str, client_ids: bool = False) -> LevelResult:
     """`concurrency` conversations at once, each worker taking the next when one ends."""
-    return asyncio.run(_run_concurrent(url, conversations, concurrency, prefix))
+    return asyncio.run(_run_concurrent(url, conversations, concurrency, prefix, client_ids))
 
 
-def answers(url: str, turn: Turn) -> bool:
+def answers(url: str, turn: Turn, client_ids: bool = False) -> bool:
     """Whether the server answers `turn` correctly right now (used to time start-up)."""
-    return not run_sequential(url, [[turn]], "startup").errors
+    return not run_sequential(url, [[turn]], "startup", client_ids).errors

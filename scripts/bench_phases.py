@@ -33,7 +33,8 @@ def existing_starter(action_port: int) -> Bot:
     (project / "bench_endpoints.yml").write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n")
     return Bot("starter", project, models[-1], [], quiet_env(),
-               ["--endpoints", "bench_endpoints.yml", "--credentials", "credentials.yml"])
+               ["--endpoints", "bench_endpoints.yml", "--credentials", "credentials.yml"],
+               client_ids=True)
 
 
 def phase_table(times: Dict[str, List[float]]) -> List[str]:
@@ -62,9 +63,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                     pythonpath_prefix=str(TIMER_DIR))
     mix = OURS if args.bot == "ours" else STARTER
     try:
-        run_sequential(running.rest_url, [mix], "phases-warmup")
+        run_sequential(running.rest_url, [mix], "phases-warmup", bot.client_ids)
         os.kill(running.rasa_server.pid, signal.SIGUSR1)
-        result = run_sequential(running.rest_url, [mix] * args.conversations, "phases")
+        result = run_sequential(running.rest_url, [mix] * args.conversations, "phases",
+                                bot.client_ids)
         os.kill(running.rasa_server.pid, signal.SIGUSR2)
         time.sleep(1)
         times = json.loads(out.read_text())

@@ -34,6 +34,8 @@ class Bot:
     train_args: List[str]
     env: Dict[str, str]
     rasa_args: List[str] = field(default_factory=list)
+    # Rasa's own REST channel takes the client's conversation ids; ours issues them.
+    client_ids: bool = False
 
 
 def quiet_env(**extra: str) -> Dict[str, str]:
@@ -68,7 +70,8 @@ def starter(workdir: Path, action_port: int) -> Bot:
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n")
     [model] = sorted((project / "models").glob("*.tar.gz"))
     return Bot("starter", project, model, [], quiet_env(),
-               ["--endpoints", "bench_endpoints.yml", "--credentials", "credentials.yml"])
+               ["--endpoints", "bench_endpoints.yml", "--credentials", "credentials.yml"],
+               client_ids=True)
 
 
 def time_training(bot: Bot, workdir: Path) -> Dict[str, float]:
@@ -153,7 +156,7 @@ def start(bot: Bot, rasa_port: int, action_port: int, log_dir: Path,
                 filter(None, (pythonpath_prefix, str(bot.project))))},
             stdout=rasa_log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         processes.append(rasa_server)
-        first_answer = _wait(lambda: answers(rest_url, startup_turn), rasa_server,
+        first_answer = _wait(lambda: answers(rest_url, startup_turn, bot.client_ids), rasa_server,
                              "the Rasa server", rasa_log, 300)
     except BaseException:
         stop(processes)

@@ -2,26 +2,34 @@
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
-import uuid
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
+
+# The report counts these conversations apart from patients' (analytics/).
+METADATA = {"client": "make-shell"}
 
 
-def send(url: str, sender: str, message: str) -> List[Dict]:
-    """Post one message to the REST channel and return the bot's replies."""
-    body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def send(url: str, sender: Optional[str], message: str) -> Tuple[List[Dict], str]:
+    """Post one message to the REST channel: the bot's replies and the conversation's id
+    (the server issues it on the first message)."""
+    body: Dict = {"message": message, "metadata": METADATA}
+    if sender:
+        body["sender"] = sender
+    request = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read().decode("utf-8"))
+        return json.loads(response.read().decode("utf-8")), response.headers["X-Conversation-Id"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://localhost:5005/webhooks/rest/webhook")
+    port = os.environ.get("RASA_PORT", "5005")
+    parser.add_argument("--url", default=f"http://localhost:{port}/webhooks/rest/webhook")
     args = parser.parse_args()
-    sender = f"terminal-{uuid.uuid4().hex[:8]}"
+    sender: Optional[str] = None
     buttons: List[Dict] = []
     print("Type a message (a number picks a button; Ctrl-D to quit).")
     for line in sys.stdin if not sys.stdin.isatty() else iter(lambda: input("you> "), None):
@@ -29,7 +37,7 @@ def main() -> None:
         if text.isdigit() and 0 < int(text) <= len(buttons):
             text = buttons[int(text) - 1]["payload"]
         try:
-            replies = send(args.url, sender, text)
+            replies, sender = send(args.url, sender, text)
         except urllib.error.URLError as error:
             sys.exit(f"Cannot reach the assistant at {args.url} ({error}). Is `make run` running?")
         buttons = []

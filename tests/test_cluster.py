@@ -31,6 +31,7 @@ from rasa.utils.endpoints import EndpointConfig
 from scripts.cluster import Cluster, running_cluster
 from stores.lock_store import ClinicRedisLockStore
 from scripts.serve import PROJECT_ROOT
+from rest_conversations import new_sender
 
 QUESTIONS = [question.text for question in load_rules().questions.values()]
 START = "am i a good candidate for microneedling?"
@@ -111,7 +112,7 @@ def stored(cluster: Cluster, senders: List[str]) -> Dict[str, List[Dict]]:
 
 def test_a_message_sent_again_with_its_id_is_answered_once_whichever_replica_gets_it(
         cluster: Cluster) -> None:
-    sender, request_id = f"cluster-retry-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    sender, request_id = new_sender(), uuid.uuid4().hex
 
     def send(message: str, message_id: str) -> Tuple[List[Dict], str]:
         request = urllib.request.Request(
@@ -223,7 +224,7 @@ def test_a_message_behind_a_dead_replicas_lock_is_served_when_both_tickets_expir
 
 def test_fifty_conversations_at_once_survive_a_replica_killed_mid_way(cluster: Cluster) -> None:
     conversations = [
-        Conversation(f"cluster-{i}-{uuid.uuid4().hex[:8]}", ["does it hurt?", START, *answers], outcome)
+        Conversation(new_sender(), ["does it hurt?", START, *answers], outcome)
         for i, (answers, outcome) in enumerate(SCREENINGS * (CONVERSATIONS // len(SCREENINGS)))
     ]
     total_turns = sum(len(c.messages) for c in conversations)

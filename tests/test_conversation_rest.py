@@ -1,13 +1,13 @@
 """A patient's conversation over the REST channel, against the real action and Rasa servers."""
 
 import re
-import uuid
 from typing import Callable, Dict, List
 
 import pytest
 
 from actions.clinic_config import load_clinic_config
 from scripts.serve import Servers
+from rest_conversations import new_sender
 
 Say = Callable[[str, str], List[Dict]]
 
@@ -27,9 +27,6 @@ TOPIC_QUESTIONS = {
     "utter_alternatives": "what if microneedling isn't right for me",
 }
 
-
-def new_sender() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 def texts(replies: List[Dict]) -> List[str]:

@@ -2,13 +2,13 @@
 goes away and comes back while the Rasa server runs on. (A Rasa server restart mid-screening: tests/test_screening_rest.py.)"""
 
 import sqlite3
-import uuid
 from typing import Callable, Dict, Iterator, List
 
 import pytest
 
 from actions.clinic_config import load_clinic_config
 from scripts.serve import Servers, start_action_server
+from rest_conversations import new_sender
 
 Say = Callable[[str, str], List[Dict]]
 CLINIC = load_clinic_config()
@@ -17,9 +17,6 @@ CLINIC = load_clinic_config()
 def texts(replies: List[Dict]) -> List[str]:
     return [reply["text"] for reply in replies if "text" in reply]
 
-
-def new_sender() -> str:
-    return f"fault-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import random
 import string
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Tuple
 
 from scripts.serve import Servers
+from rest_conversations import new_sender
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 1200
@@ -34,7 +34,7 @@ FOREIGN = ["¿Qué es el microneedling?", "Est-ce que ça fait mal ?", "微针�
 
 def generated_bodies(rng: random.Random) -> Iterator[bytes]:
     """Request bodies, most of them valid JSON with a hostile message, some not JSON at all."""
-    senders = [f"fuzz-{uuid.uuid4().hex[:10]}" for _ in range(SENDERS)]
+    senders = [new_sender() for _ in range(SENDERS)]
 
     def body(message: object, **extra: object) -> bytes:
         return json.dumps({"sender": rng.choice(senders), "message": message, **extra}).encode()
@@ -134,7 +134,7 @@ def test_a_thousand_bad_messages_get_clear_answers_and_break_nothing(
     assert malformed == []
     assert problems == []
     # The assistant still holds a normal conversation.
-    sender = f"after-fuzz-{uuid.uuid4().hex[:8]}"
+    sender = new_sender()
     assert [r["text"] for r in say(sender, "what is microneedling?")][-1] == expected_reply(
         "utter_what_is")
     assert [r["text"] for r in say(sender, "does it hurt?")] == [expected_reply("utter_pain")]

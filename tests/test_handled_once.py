@@ -14,6 +14,7 @@ from channels.handled_once import stored_replies, usable_id
 from fake_providers import FakeProviders
 from scripts.serve import Servers
 from test_sms import post, sms_form
+from rest_conversations import new_sender
 
 QUESTIONS = [question.text for question in load_rules().questions.values()]
 Stored = Callable[[str, str], List[Dict]]
@@ -62,7 +63,7 @@ def texts(replies: List[Dict]) -> List[str]:
 
 def test_a_retried_rest_message_gets_the_first_replies_and_counts_once(
         servers: Servers, stored_events: Stored) -> None:
-    sender = f"test-{uuid.uuid4().hex[:12]}"
+    sender = new_sender()
     start = post_rest(servers, sender, "am i a good candidate for microneedling?", "req-1")
     assert any(q in texts(start) for q in QUESTIONS)
     first = post_rest(servers, sender, "no", "req-2")

@@ -18,6 +18,7 @@ import pytest
 from scripts.serve import Servers
 from test_conversation_rest import first_turn
 from test_sms import post, sms_form
+from rest_conversations import new_sender
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400
@@ -72,7 +73,7 @@ def conversations(servers: Servers) -> Dict[str, Any]:
             return json.loads(response.read().decode("utf-8"))
 
     run = uuid.uuid4().hex[:10]
-    senders = {"a": f"report-a-{run}", "b": f"report-b-{run}", "c": f"report-c-{run}",
+    senders = {"a": new_sender(), "b": new_sender(), "c": new_sender(),
                "sms": "+1555" + str(uuid.uuid4().int)[:7]}
     replies = {
         "pain": first_turn(say(senders["a"], "does it hurt?")),

@@ -1,6 +1,5 @@
 """The contraindication check over REST against the real action server and Rasa server."""
 
-import uuid
 from typing import Callable, Dict, List
 
 import pytest
@@ -8,14 +7,12 @@ import pytest
 from actions.clinic_config import load_clinic_config
 from actions.contraindication_rules import load_rules
 from scripts.serve import Servers
+from rest_conversations import new_sender
 
 Say = Callable[[str, str], List[Dict]]
 RULES = load_rules()
 QUESTIONS = {key: question.text for key, question in RULES.questions.items()}
 
-
-def new_sender() -> str:
-    return f"screen-{uuid.uuid4().hex[:12]}"
 
 
 def texts(replies: List[Dict]) -> List[str]:

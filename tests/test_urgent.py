@@ -1,7 +1,6 @@
 """Urgent symptoms: the red-flag matcher, the trained model with it, and the reply over REST."""
 
 import logging
-import uuid
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -11,6 +10,7 @@ import yaml
 from actions.clinic_config import load_clinic_config
 from actions.red_flags import RedFlagsError, default_matcher, parse_red_flags
 from scripts.nlu_evaluation import Prediction, predict
+from rest_conversations import new_sender
 
 CASES = yaml.safe_load((Path(__file__).resolve().parent / "urgent_cases.yml").read_text())["cases"]
 URGENT = "urgent_symptom"
@@ -90,7 +90,7 @@ Say = Callable[[str, str], List[Dict]]
 
 def test_the_urgent_reply_gives_the_emergency_number_and_the_clinic(say: Say) -> None:
     clinic = load_clinic_config()
-    [reply] = [r["text"] for r in say(f"urgent-{uuid.uuid4().hex[:8]}",
+    [reply] = [r["text"] for r in say(new_sender(),
                                       "help my face is swelling up and i cant breathe properly")]
     assert clinic.emergency_number in reply and clinic.phone in reply
 
@@ -98,7 +98,7 @@ def test_the_urgent_reply_gives_the_emergency_number_and_the_clinic(say: Say) ->
 def test_an_urgent_symptom_mid_screening_comes_first_and_ends_the_screening(
     say: Say, expected_reply: Callable[[str], str]
 ) -> None:
-    sender = f"urgent-{uuid.uuid4().hex[:8]}"
+    sender = new_sender()
     say(sender, "am i a good candidate for microneedling?")
     replies = [r["text"] for r in say(sender, "no, but since my treatment yesterday it's oozing pus")]
     assert replies == [expected_reply("utter_urgent")]
@@ -113,5 +113,5 @@ def test_an_urgent_symptom_mid_screening_comes_first_and_ends_the_screening(
 def test_a_negated_symptom_alone_is_not_urgent(
     say: Say, expected_reply: Callable[[str], str], message: str, urgent: bool
 ) -> None:
-    replies = [r["text"] for r in say(f"urgent-{uuid.uuid4().hex[:8]}", message)]
+    replies = [r["text"] for r in say(new_sender(), message)]
     assert (replies == [expected_reply("utter_urgent")]) is urgent
