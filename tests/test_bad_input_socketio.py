@@ -7,6 +7,7 @@ from typing import Any, Dict, List
 import socketio
 
 from scripts.serve import Servers
+from server_logs import log_sizes, logged_since
 
 
 SESSION = object()  # in a payload: the session id the server confirmed
@@ -50,7 +51,7 @@ async def exchange(servers: Servers, messages: List[Any]) -> List[List[str]]:
 
 def test_odd_widget_messages_get_clear_replies_and_the_chat_goes_on(servers: Servers) -> None:
     session = SESSION
-    logs_before = {log: log.stat().st_size for log in servers.log_dir.glob("*.log")}
+    logs_before = log_sizes(servers)
     payloads: List[Any] = [
         {"session_id": session, "message": 42},
         {"session_id": session, "message": "/restart"},
@@ -71,9 +72,5 @@ def test_odd_widget_messages_get_clear_replies_and_the_chat_goes_on(servers: Ser
     assert text_payload == [] and bad_session == []  # nothing to answer, nothing broken
     assert bad_metadata and bad_metadata[0].startswith("Hi")
     assert normal and normal[-1].startswith("Microneedling is a skin care treatment")
-    new_lines = []
-    for log, size in logs_before.items():
-        with log.open("rb") as handle:
-            handle.seek(size)
-            new_lines += handle.read().decode("utf-8", "replace").splitlines()
+    new_lines = logged_since(servers, logs_before).splitlines()
     assert not [line for line in new_lines if "Traceback" in line or "ERROR" in line]

@@ -6,7 +6,6 @@ import hashlib
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Callable, Dict, List
 
 import socketio
@@ -14,16 +13,12 @@ import socketio
 from actions.log_privacy import conversation_ref
 from fake_providers import FACEBOOK_APP_SECRET, SLACK_SIGNING_SECRET, FakeProviders
 from scripts.serve import Servers
+from server_logs import read_logs
 from test_messaging_apps import (
     hub_signature, messenger_payload, post_json, slack_event, slack_headers,
 )
 from test_sms import new_phone, post as post_sms, sms_form
 from rest_conversations import new_sender
-
-
-def read_logs(servers: Servers) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace")
-                     for log in sorted(Path(servers.log_dir).glob("*.log")))
 
 
 def test_logs_hold_no_text_no_slot_value_and_only_hashed_conversation_ids(
