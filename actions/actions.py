@@ -124,7 +124,9 @@ class ValidateScreeningForm(FormValidationAction):
             # Cleared by action_start_screening just now: nothing was answered yet.
             return {"screening_answer": None}
 
-        text = str(value)
+        # What the NLU read (a long message: its bounded prefix), as the one-shot check reads;
+        # the slot holds the whole message as sent.
+        text = tracker.latest_message.get("text") or str(value)
         ok, new_findings = answer_question(RULES, question, text, EXTRACTOR.mentions(text))
         findings = list(dict.fromkeys(findings + new_findings))
         if not ok:

@@ -4,6 +4,11 @@ what the patient should be told (input_checks.py has the logic).
 The note goes into the parse data as `input_check` ({"truncated", "no_words",
 "other_language"}), where the dialogue policy (policies/clinic_rule_policy.py) reads it.
 Button payloads ("/affirm") pass untouched.
+
+A long message's intent is classified on its first sentence (input_checks.py says why), so
+the components between this one and the last see only that sentence; the last one
+(urgent_symptoms.py) puts the whole bounded text back with `restore_read_text`, so the
+red-flag matcher and the actions read all of it.
 """
 
 import json
@@ -20,6 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu_components.input_checks import MAX_READ_CHARS, LanguageCheck, readable, words
 
 INPUT_CHECK = "input_check"
+READ_TEXT = "read_text"  # the bounded text, while the classifiers read less of it
 VOCABULARY_FILE = "vocabulary.json"
 
 
@@ -70,9 +76,18 @@ class InputGuard(GraphComponent):
             if isinstance(text, str) and text.startswith("/"):
                 continue
             read = readable(text, self.max_chars)
-            message.set(TEXT, read.text)
+            message.set(TEXT, read.classified)
+            if read.classified != read.text:
+                message.set(READ_TEXT, read.text)
             check = {"truncated": read.truncated, "no_words": not read.has_words,
                      "other_language": self.language.other_language(read.text)}
             if any(check.values()):
                 message.set(INPUT_CHECK, check, add_to_output=True)
         return messages
+
+
+def restore_read_text(message: Message) -> None:
+    """The message's text back to all that was read, after the intent classifiers."""
+    read = message.get(READ_TEXT)
+    if read:
+        message.set(TEXT, read)

@@ -17,6 +17,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.red_flags import default_matcher
+from nlu_components.input_guard import restore_read_text
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -38,6 +39,7 @@ class UrgentSymptomClassifier(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
+            restore_read_text(message)  # a long message's intent came from its first sentence
             text = message.get(TEXT)
             # Button payloads ("/affirm") are not symptoms.
             if not text or text.startswith("/") or not self.matcher.is_urgent(text):

@@ -18,7 +18,9 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from policies import action_validation
-from policies.turn_plan import Plan, Settings, Step, plan_turn, settings_from_config
+from policies.turn_plan import (
+    Plan, Settings, Step, after_rules, plan_turn, settings_from_config,
+)
 from stores import store_health
 
 action_validation.install()  # the Rasa server loads this module with our model
@@ -63,10 +65,21 @@ class ClinicRulePolicy(RulePolicy):
         plan = plan_turn(steps, settings, tracker.active_loop_name,
                          records_unavailable=store_health.failing())
         if plan.action:
-            return self._rule_prediction(
-                self._prediction_result(plan.action, tracker, domain), "clinic guard")
-        return super().predict_action_probabilities(
+            return self.guard_prediction(plan.action, tracker, domain)
+        prediction = super().predict_action_probabilities(
             rules_view(tracker, domain, start, plan), domain, rule_only_data, **kwargs)
+        rules_action = domain.action_names_or_texts[prediction.max_confidence_index]
+        action = after_rules(plan, rules_action) if prediction.max_confidence > 0 else rules_action
+        if action == rules_action:
+            return prediction
+        note = self.guard_prediction(action, tracker, domain)
+        note.events = prediction.events  # what the rules attached to their prediction still happens
+        return note
+
+    def guard_prediction(self, action: str, tracker: DialogueStateTracker,
+                         domain: Domain) -> PolicyPrediction:
+        return self._rule_prediction(self._prediction_result(action, tracker, domain),
+                                     "clinic guard")
 
 
 def session_start(tracker: DialogueStateTracker) -> int:

@@ -7,17 +7,23 @@ A turn is everything after the patient's latest message. In order:
    assessment the general article answer still comes. When the conversation itself can't
    be read or stored (the database is down), the reply says so and nothing else is
    answered, except an urgent message, which the rules answer as always.
-2. Before the first reply, notes the patient should read first: that a long message was
-   read only in part, and once per session the disclaimer (not on an urgent turn: the
+2. Before the first reply, once per session, the disclaimer (not on an urgent turn: the
    urgent reply comes before anything else).
 3. Input the assistant cannot read gets a clear reply instead of a guess: a typed `/intent`
    that is not the payload of a button the bot offered, a message without words, a message
    in another language.
 4. Otherwise the rules decide, on the conversation with the notes of this turn hidden, so
    that every rule applies as if the notes were not there.
+5. When the turn would end, the notes that come after the answer: that a long message was
+   read only in part (not on an urgent turn: the urgent reply stands alone).
+
+No note ever comes between the patient's message and an active loop: Rasa's form reads
+the answer only when the action before it is `action_listen`, so a note there would make
+the form skip the answer (a long "yes, I have rosacea" ended in "No contraindication
+found"). While a loop is active, the disclaimer waits until after the answer too.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 ACTION_LISTEN = "action_listen"
@@ -65,6 +71,8 @@ class Plan:
     action: Optional[str] = None
     hidden: FrozenSet[int] = frozenset()
     slot: Optional[Tuple[str, object]] = None
+    # Said instead of action_listen when the rules end the turn.
+    before_listening: Optional[str] = None
 
 
 def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[str],
@@ -85,19 +93,40 @@ def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[s
         note = settings.records_unavailable
         return Plan(action=ACTION_LISTEN if note in done else note)
 
+    before, after = notes_of_turn(steps, users[-1], user, settings, active_loop)
+    pending = next((note for note in after if note not in done), None)
+
     failed = failed_action(steps, turn, settings.custom_actions)
     if failed is not None:
-        return after_failure(steps, failed, done, settings, active_loop)
+        return ending_with(after_failure(steps, failed, done, settings, active_loop), pending)
 
-    for note in notes_before_answer(steps, users[-1], user, settings):
+    for note in before:
         if note not in done:
             return Plan(action=note)
     hidden = note_steps(steps, turn, {settings.disclaimer, settings.truncated_note}, user, settings)
 
     problem = input_problem(steps, user, settings)
     if problem:
-        return Plan(action=ACTION_LISTEN if problem in done else problem)
-    return Plan(hidden=frozenset(hidden))
+        return ending_with(Plan(action=ACTION_LISTEN if problem in done else problem), pending)
+    return Plan(hidden=frozenset(hidden), before_listening=pending)
+
+
+def after_rules(plan: Plan, rules_action: str) -> str:
+    """The action to predict when the rules chose `rules_action` on the plan's view."""
+    if rules_action == ACTION_LISTEN and plan.before_listening:
+        return plan.before_listening
+    return rules_action
+
+
+def ending_with(plan: Plan, note: Optional[str]) -> Plan:
+    """`plan` with `note` said before the turn ends."""
+    if note is None:
+        return plan
+    if plan.action == ACTION_LISTEN:
+        return Plan(action=note)
+    if plan.action is None:
+        return replace(plan, before_listening=note)
+    return plan
 
 
 def failed_action(steps: Sequence[Step], turn: List[int],
@@ -133,18 +162,19 @@ def after_failure(steps: Sequence[Step], failed: int, done: List[str], settings:
     return Plan(action=ACTION_LISTEN)
 
 
-def notes_before_answer(steps: Sequence[Step], user_index: int, user: Step,
-                        settings: Settings) -> List[str]:
+def notes_of_turn(steps: Sequence[Step], user_index: int, user: Step, settings: Settings,
+                  active_loop: Optional[str]) -> Tuple[List[str], List[str]]:
+    """The notes to say before this turn's answer, and those to say after it."""
     if user.name == settings.urgent_intent:
-        return []  # the urgent reply comes first; the disclaimer waits for the next turn
-    notes = []
-    if user.input_check.get("truncated"):
-        notes.append(settings.truncated_note)
+        return [], []  # the urgent reply comes first; the disclaimer waits for the next turn
+    after = [settings.truncated_note] if user.input_check.get("truncated") else []
     shown_before = any(step.kind == "action" and step.name == settings.disclaimer
                        for step in steps[:user_index])
-    if not shown_before and user.name not in settings.disclaimer_intents:
-        notes.append(settings.disclaimer)
-    return notes
+    if shown_before or user.name in settings.disclaimer_intents:
+        return [], after
+    if active_loop:
+        return [], after + [settings.disclaimer]
+    return [settings.disclaimer], after
 
 
 def note_steps(steps: Sequence[Step], turn: List[int], notes: set, user: Step,

@@ -2,7 +2,9 @@
 
 from typing import List
 
-from policies.turn_plan import ACTION_DEACTIVATE_LOOP, ACTION_LISTEN, Plan, Settings, Step, plan_turn
+from policies.turn_plan import (
+    ACTION_DEACTIVATE_LOOP, ACTION_LISTEN, Plan, Settings, Step, after_rules, plan_turn,
+)
 
 SETTINGS = Settings(
     disclaimer="utter_disclaimer", truncated_note="utter_message_truncated",
@@ -66,14 +68,92 @@ def test_are_you_a_bot_is_answered_by_the_disclaimer_not_twice() -> None:
     assert plan_turn(steps, SETTINGS, None) == Plan()  # nothing hidden: it is the answer
 
 
-def test_a_long_message_gets_the_note_then_the_disclaimer_then_the_answer() -> None:
-    steps = [action("action_listen"), user("ask_pain", truncated=True),
-             action("action_extract_slots")]
-    assert plan_turn(steps, SETTINGS, None).action == "utter_message_truncated"
+def long_answer_in_the_screening() -> List[Step]:
+    """A screening under way: the question was asked and a long answer came in."""
+    return answered("greet", "utter_disclaimer") + [
+        user("check_candidacy"), action("action_extract_slots"),
+        action("action_start_screening"), Step("other"), action("screening_form"), bot(),
+        action("action_listen"), user("affirm", "yes I have rosacea. " + "x" * 1100, truncated=True),
+        action("action_extract_slots")]
+
+
+def test_a_long_answer_in_the_screening_reaches_the_form_right_after_listening() -> None:
+    # Rasa's form validates an answer only when the action before it is action_listen, so
+    # no note may come between the patient's answer and the form.
+    steps = long_answer_in_the_screening()
+    plan = plan_turn(steps, SETTINGS, "screening_form")
+    assert plan.action is None and plan.hidden == frozenset()
+    assert after_rules(plan, "screening_form") == "screening_form"
+
+
+def test_the_long_message_note_comes_when_the_rules_would_end_the_turn() -> None:
+    steps = long_answer_in_the_screening() + [action("screening_form"), bot(), Step("other")]
+    plan = plan_turn(steps, SETTINGS, "screening_form")
+    assert after_rules(plan, ACTION_LISTEN) == "utter_message_truncated"
     steps += [action("utter_message_truncated"), bot()]
+    plan = plan_turn(steps, SETTINGS, "screening_form")
+    # Once: the rules see the turn without the note, and the turn ends.
+    assert plan.hidden == frozenset({len(steps) - 2, len(steps) - 1})
+    assert after_rules(plan, ACTION_LISTEN) == ACTION_LISTEN
+
+
+def test_a_long_first_message_gets_the_disclaimer_then_the_answer_then_the_note() -> None:
+    steps = [action("action_listen"), user("ask_contraindications", truncated=True),
+             action("action_extract_slots")]
     assert plan_turn(steps, SETTINGS, None).action == "utter_disclaimer"
     steps += [action("utter_disclaimer"), bot()]
-    assert plan_turn(steps, SETTINGS, None) == Plan(hidden=frozenset({3, 4, 5, 6}))
+    plan = plan_turn(steps, SETTINGS, None)
+    assert plan.action is None and plan.hidden == frozenset({3, 4})
+    # The assessment reads the message right after the disclaimer, not after the note.
+    assert after_rules(plan, "action_assess_statement") == "action_assess_statement"
+    steps += [action("action_assess_statement"), Step("other")]
+    assert after_rules(plan_turn(steps, SETTINGS, None), ACTION_LISTEN) == \
+        "utter_message_truncated"
+    steps += [action("utter_message_truncated"), bot()]
+    plan = plan_turn(steps, SETTINGS, None)
+    assert plan.hidden == frozenset({3, 4, 7, 8})
+    assert after_rules(plan, ACTION_LISTEN) == ACTION_LISTEN
+
+
+def test_no_note_comes_between_a_message_and_an_active_loop() -> None:
+    # A loop without the disclaimer shown cannot happen today (a new session closes the
+    # loop), but if it did, the disclaimer would wait until the answer was read.
+    steps = [action("action_listen"), user("deny", "no"), action("action_extract_slots")]
+    plan = plan_turn(steps, SETTINGS, "screening_form")
+    assert plan.action is None
+    steps += [action("screening_form"), bot(), Step("other")]
+    assert after_rules(plan_turn(steps, SETTINGS, "screening_form"), ACTION_LISTEN) == \
+        "utter_disclaimer"
+
+
+def test_a_long_message_with_a_reply_of_its_own_gets_the_note_after_it() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("nlu_fallback", other_language="Spanish", truncated=True),
+        action("action_extract_slots")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action="utter_english_only")
+    steps += [action("utter_english_only"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action="utter_message_truncated")
+    steps += [action("utter_message_truncated"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+
+def test_a_long_message_during_an_outage_gets_the_note_after_the_unavailable_reply() -> None:
+    steps = long_answer_in_the_screening() + [action("screening_form")]
+    assert plan_turn(steps, SETTINGS, "screening_form") == Plan(action="utter_actions_unavailable")
+    steps += [action("utter_actions_unavailable"), bot()]
+    assert plan_turn(steps, SETTINGS, "screening_form") == Plan(action=ACTION_DEACTIVATE_LOOP)
+    steps += [action(ACTION_DEACTIVATE_LOOP), Step("other")]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action="utter_message_truncated")
+    steps += [action("utter_message_truncated"), bot()]
+    assert plan_turn(steps, SETTINGS, None) == Plan(action=ACTION_LISTEN)
+
+
+def test_a_long_urgent_message_gets_the_urgent_reply_alone() -> None:
+    steps = [action("action_listen"), user("urgent_symptom", truncated=True),
+             action("action_extract_slots")]
+    plan = plan_turn(steps, SETTINGS, None)
+    assert plan == Plan()
+    assert after_rules(plan, ACTION_LISTEN) == ACTION_LISTEN
 
 
 def test_a_typed_intent_is_refused_unless_the_bot_offered_it_as_a_button() -> None:
