@@ -4,6 +4,9 @@ Rasa's own REST channel crashes with a 500 on a body that isn't a JSON object or
 message that isn't a string, falls back to one shared "default" conversation without a
 sender, and logs the message text when handling fails. This one answers such requests
 with a 400 that says what is wrong, and logs a conversation only by its hashed sender id.
+It takes JSON only (415 otherwise): a text/plain POST is a request any web page can make
+from a visitor's browser without asking first (CORS), JSON is not. A body or metadata
+larger than a message needs gets 413 (channels/request_limits.py).
 A request with an `X-Request-ID` header (nginx sets one in `make cluster`) is handled once
 per id: sent again, it gets the first answer's replies (channels/handled_once.py).
 """
@@ -19,19 +22,36 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.log_privacy import conversation_ref
+from channels import request_limits
 from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 128
+# Metadata is stored with every message: a few kB of it, not the whole body again.
+MAX_METADATA_BYTES = 4 * request_limits.KB
 USAGE = 'Send a JSON object like {"sender": "a-conversation-id", "message": "your question"}.'
 
 
 class RequestProblem(ValueError):
-    pass
+    status = 400
+
+
+class NotJson(RequestProblem):
+    status = 415
+
+
+class MetadataTooLarge(RequestProblem):
+    status = 413
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
 def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
     """The sender, message and metadata of a request, or RequestProblem saying what's wrong."""
+    if media_type(request) != "application/json":
+        raise NotJson("The body must be sent with Content-Type: application/json.")
     # Python's own parser, strict about UTF-8: sanic's ujson turns some invalid bytes into
     # strings Python can't even iterate over.
     try:
@@ -40,6 +60,8 @@ def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
         raise RequestProblem("The body is not valid JSON: it is not UTF-8 text.")
     except ValueError:
         raise RequestProblem("The body is not valid JSON.")
+    except RecursionError:
+        raise RequestProblem("The body is not valid JSON: it is nested too deeply.")
     if not isinstance(body, dict):
         raise RequestProblem("The body must be a JSON object.")
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
@@ -52,6 +74,9 @@ def parse_body(request: Request) -> Tuple[str, str, Optional[Dict[str, Any]]]:
         raise RequestProblem('"message" must be a string.')
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestProblem('"metadata" must be a JSON object.')
+    if metadata and len(json.dumps(metadata).encode("utf-8")) > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(f'"metadata" must be at most {MAX_METADATA_BYTES // 1024} kB '
+                               f"as JSON.")
     return sender, message, metadata
 
 
@@ -74,7 +99,8 @@ class ClinicRestInput(RestInput):
             try:
                 sender, text, metadata = parse_body(request)
             except RequestProblem as problem:
-                return response.json({"error": str(problem), "usage": USAGE}, status=400)
+                return response.json({"error": str(problem), "usage": USAGE},
+                                     status=problem.status)
             ref = conversation_ref(sender)
             logger.info("Message received on rest for conversation %s (%d characters).",
                         ref, len(text))
@@ -92,4 +118,4 @@ class ClinicRestInput(RestInput):
                                                "again."}, status=503)
             return response.json(collector.messages)
 
-        return webhook
+        return request_limits.limit_bodies(webhook, request_limits.REST_MAX_BYTES)
