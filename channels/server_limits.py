@@ -6,6 +6,9 @@ Installed at start-up by every webhook of ours (channels/request_limits.py):
   the timer starts at a request's first byte, so SANIC_REQUEST_TIMEOUT bounds the header
   and SANIC_RESPONSE_TIMEOUT the whole request until the answer is sent (both set by
   scripts/serve.py);
+- an idle connection is closed after SANIC_KEEP_ALIVE_TIMEOUT (set by scripts/serve.py),
+  which Rasa overwrites with its --keep-alive-timeout (120 s by default): a thousand idle
+  sockets held the server's descriptors for two minutes;
 - no request body over 1 MB on any route (SANIC_REQUEST_MAX_SIZE overrides it; Sanic's
   default is 100 MB), each webhook of ours has a smaller limit of its own;
 - the soft limit of open files is raised to the hard one, so slow or idle sockets run out
@@ -37,7 +40,8 @@ _sanic_data_received = HttpProtocol.data_received
 
 def data_received(self: HttpProtocol, data: bytes) -> None:
     """Sanic's, except that only the first byte of a request restarts the timer."""
-    http = self._http
+    # Unset until the connection's task starts, which the first bytes may precede.
+    http = getattr(self, "_http", None)
     starts_request = http is None or (http.stage is Stage.IDLE and not self.recv_buffer)
     started = self._time
     _sanic_data_received(self, data)
@@ -66,6 +70,9 @@ def install(app: Sanic, _: Any = None) -> None:
     if getattr(app.ctx, "server_limits_installed", False):
         return
     app.ctx.server_limits_installed = True
+    keep_alive = os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT")
+    if keep_alive:
+        app.config.KEEP_ALIVE_TIMEOUT = float(keep_alive)
     if "SANIC_REQUEST_MAX_SIZE" not in os.environ:
         # Read by each new connection, so in time before the server accepts any.
         app.config.REQUEST_MAX_SIZE = DEFAULT_MAX_BODY_BYTES
