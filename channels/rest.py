@@ -9,6 +9,9 @@ conversation only by its hashed sender id. The conversation id is the server's: 
 without "sender" starts a new conversation, whose id comes back as each reply's
 `recipient_id` and in the `X-Conversation-Id` header; a request may continue only a
 conversation with an id this server issued (channels/conversation_ids.py), else 403.
+It takes JSON only (415 otherwise): a text/plain POST is a request any web page can make
+from a visitor's browser without asking first (CORS), JSON is not. A body or metadata
+larger than a message needs gets 413 (channels/request_limits.py).
 A request with an `X-Request-ID` header (nginx sets one in `make cluster`) is handled once
 per id: sent again, it gets the first answer's replies (channels/handled_once.py).
 """
@@ -24,10 +27,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.log_privacy import conversation_ref
-from channels import conversation_ids
+from channels import conversation_ids, request_limits
 from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
+# Metadata is stored with every message: a few kB of it, not the whole body again.
+MAX_METADATA_BYTES = 4 * request_limits.KB
 USAGE = ('Send a JSON object like {"message": "your question"} to start a conversation, then '
          '{"sender": "<the recipient_id of the replies>", "message": "..."} to continue it.')
 UNKNOWN_CONVERSATION = ('"sender" is not a conversation this assistant started. Leave "sender" '
@@ -35,12 +40,26 @@ UNKNOWN_CONVERSATION = ('"sender" is not a conversation this assistant started. 
 
 
 class RequestProblem(ValueError):
-    pass
+    status = 400
+
+
+class NotJson(RequestProblem):
+    status = 415
+
+
+class MetadataTooLarge(RequestProblem):
+    status = 413
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
 def parse_body(request: Request) -> Tuple[Optional[str], str, Optional[Dict[str, Any]]]:
     """The sender (None: a new conversation), message and metadata of a request, or
     RequestProblem saying what's wrong."""
+    if media_type(request) != "application/json":
+        raise NotJson("The body must be sent with Content-Type: application/json.")
     # Python's own parser, strict about UTF-8: sanic's ujson turns some invalid bytes into
     # strings Python can't even iterate over.
     try:
@@ -49,6 +68,8 @@ def parse_body(request: Request) -> Tuple[Optional[str], str, Optional[Dict[str,
         raise RequestProblem("The body is not valid JSON: it is not UTF-8 text.")
     except ValueError:
         raise RequestProblem("The body is not valid JSON.")
+    except RecursionError:
+        raise RequestProblem("The body is not valid JSON: it is nested too deeply.")
     if not isinstance(body, dict):
         raise RequestProblem("The body must be a JSON object.")
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
@@ -58,6 +79,9 @@ def parse_body(request: Request) -> Tuple[Optional[str], str, Optional[Dict[str,
         raise RequestProblem('"message" must be a string.')
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestProblem('"metadata" must be a JSON object.')
+    if metadata and len(json.dumps(metadata).encode("utf-8")) > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(f'"metadata" must be at most {MAX_METADATA_BYTES // 1024} kB '
+                               f"as JSON.")
     return sender, message, metadata
 
 
@@ -87,7 +111,8 @@ class ClinicRestInput(RestInput):
             try:
                 sender, text, metadata = parse_body(request)
             except RequestProblem as problem:
-                return response.json({"error": str(problem), "usage": USAGE}, status=400)
+                return response.json({"error": str(problem), "usage": USAGE},
+                                     status=problem.status)
             if sender is None:
                 sender = conversation_ids.issue(conversation_ids.REST, self.id_secret)
             elif conversation_ids.verified(conversation_ids.REST, sender, self.id_secret) is None:
@@ -110,4 +135,4 @@ class ClinicRestInput(RestInput):
                                                "again."}, status=503)
             return response.json(collector.messages, headers={"X-Conversation-Id": sender})
 
-        return webhook
+        return request_limits.limit_bodies(webhook, request_limits.REST_MAX_BYTES)

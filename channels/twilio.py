@@ -4,6 +4,7 @@ Replaces Rasa 3.6's Twilio connector, which checks no signature, crashes on a re
 without Body, sends each button as its own SMS with the payload visible, and blocks the
 event loop while it sends. This one:
 - answers 403 unless X-Twilio-Signature matches the auth token, 400 without From or Body;
+  the signature is checked on a bounded form: at most 32 kB (413 beyond) and 100 fields;
 - sends buttons as one numbered list and maps a reply of "1", "2", ... to that button's
   payload, read from the conversation in the tracker store (so it survives restarts);
 - honours STOP (no more messages until START), answers HELP with the clinic's contact
@@ -29,7 +30,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from actions.clinic_config import load_clinic_config
-from channels import sms
+from channels import request_limits, sms
 from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ DEFAULT_API_BASE_URL = "https://api.twilio.com"
 # Twilio refuses a body longer than this; longer replies go out as several messages.
 TWILIO_BODY_LIMIT = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Twilio posts about 20 fields (a few more per picture of an MMS).
+MAX_FORM_FIELDS = 100
 
 
 def conversation_ref(sender_id: Text) -> Text:
@@ -101,9 +104,10 @@ class TwilioOutput(OutputChannel):
 
 def form_fields(request: Request) -> Dict[str, str]:
     """The posted form, keeping empty fields: an SMS with only a picture has Body="", and
-    Twilio signs that field too (sanic's request.form drops it, so the signature fails)."""
+    Twilio signs that field too (sanic's request.form drops it, so the signature fails).
+    ValueError for more than MAX_FORM_FIELDS fields."""
     fields = urllib.parse.parse_qs(request.body.decode("utf-8", "replace"),
-                                   keep_blank_values=True)
+                                   keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -147,9 +151,15 @@ class TwilioInput(InputChannel):
                             self.api_base_url)
 
     def signed_by_twilio(self, request: Request, form: Dict[str, str]) -> bool:
-        url = self.webhook_url or request.url
         signature = request.headers.get("X-Twilio-Signature", "")
-        return bool(signature) and self.validator.validate(url, form, signature)
+        if not signature:
+            return False
+        try:
+            # The URL is built from the Host header when webhook_url is not set, and the
+            # validator reads its port: a Host such as "a:b" is a forgery, not a crash.
+            return self.validator.validate(self.webhook_url or request.url, form, signature)
+        except ValueError:
+            return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         twilio_webhook = Blueprint("custom_twilio_webhook", __name__)
@@ -160,7 +170,12 @@ class TwilioInput(InputChannel):
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            form = form_fields(request)
+            try:
+                form = form_fields(request)
+            except ValueError:
+                logger.warning("twilio.rejected reason=too_many_fields")
+                return response.text(f"A Twilio message has at most {MAX_FORM_FIELDS} fields.",
+                                     status=400)
             if not self.signed_by_twilio(request, form):
                 logger.warning("twilio.rejected reason=signature")
                 return response.text("Invalid X-Twilio-Signature.", status=403)
@@ -174,7 +189,7 @@ class TwilioInput(InputChannel):
                                self.get_metadata(request), usable_id(form.get("MessageSid")))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
-        return twilio_webhook
+        return request_limits.limit_bodies(twilio_webhook, request_limits.TWILIO_MAX_BYTES)
 
     async def _handle(self, agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       sender: Text, body: Text, metadata: Optional[Dict[Text, Any]],

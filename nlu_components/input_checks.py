@@ -3,7 +3,8 @@
 Every channel ends in the same pipeline, so these checks hold for the widget, SMS and the
 messaging apps alike: control characters are dropped, a very long message is read on a
 bounded prefix, and a message in another language is recognised so the assistant can say
-it understands English only instead of guessing at an answer.
+it understands English only instead of guessing at an answer. A message that reads as a
+typed command ("/...") is told apart before any parser sees it.
 """
 
 import gzip
@@ -30,6 +31,10 @@ OTHER_LANGUAGES = (
     "VIETNAMESE", "TURKISH", "ROMANIAN", "INDONESIAN", "SWEDISH", "CZECH",
 )
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+COMMAND_PREFIX = "/"
+# Longer than any intent name of ours; a longer "/..." is not a command we follow.
+MAX_COMMAND_CHARS = 64
+INTENT_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,13 @@ def clean(text: object) -> str:
         characters = list(text)
     except ValueError:  # a code point beyond Unicode, from a lenient JSON parser
         return ""
-    chars = []
-    for char in characters:
-        category = unicodedata.category(char)
-        if category == "Cs" or (category == "Cc" and char not in "\n\t"):
-            chars.append(" ")
-        else:
-            chars.append(char)
-    return "".join(chars).strip()
+    return "".join(" " if blanked(char) else char for char in characters).strip()
+
+
+def blanked(char: str) -> bool:
+    """A control character or unpaired surrogate, which clean() turns into a space."""
+    category = unicodedata.category(char)
+    return category == "Cs" or (category == "Cc" and char not in "\n\t")
 
 
 def readable(text: object, limit: int = MAX_READ_CHARS) -> ReadableText:
@@ -156,3 +160,30 @@ class LanguageCheck:
                                  and best.value >= 2 * english):
             return best.language.name.title()
         return None
+
+
+def reads_as_command(text: object) -> bool:
+    """Whether Rasa's parser would take the message for a typed command: its first
+    character after cleaning is "/". Reads only up to that character, so it is cheap on a
+    message of any length."""
+    if not isinstance(text, str):
+        return False
+    try:
+        for char in text:
+            if not (char.isspace() or blanked(char)):
+                return char == COMMAND_PREFIX
+    except ValueError:  # a code point beyond Unicode, from a lenient JSON parser
+        return False
+    return False
+
+
+def command_intent(text: str, intents: Iterable[str]) -> Optional[str]:
+    """The intent of a message that is exactly "/intent_name" (spaces around it aside)
+    for one of `intents`; None for anything else, e.g. with entities or a confidence."""
+    if len(text) > MAX_COMMAND_CHARS:
+        return None
+    command = text.strip()
+    name = command[len(COMMAND_PREFIX):]
+    if command.startswith(COMMAND_PREFIX) and INTENT_NAME.fullmatch(name) and name in intents:
+        return name
+    return None

@@ -3,10 +3,42 @@
 from pathlib import Path
 from typing import List
 
+from channels.request_limits import (
+    KB, MESSENGER_MAX_BYTES, REST_MAX_BYTES, SLACK_MAX_BYTES, TWILIO_MAX_BYTES,
+)
+
+# Each webhook's body limit, the same as the Rasa server's own (channels/request_limits.py),
+# and whether it is limited per client address: patients' browsers post to REST, while
+# Twilio, Facebook and Slack post every patient's messages from a few addresses of theirs
+# (and sign them).
+WEBHOOKS = (
+    ("rest", REST_MAX_BYTES, True),
+    ("twilio", TWILIO_MAX_BYTES, False),
+    ("facebook", MESSENGER_MAX_BYTES, False),
+    ("slack", SLACK_MAX_BYTES, False),
+)
+# Per client address: connections open at once, and messages a second (with a burst).
+CONNECTIONS_PER_ADDRESS = 20
+MESSAGES_PER_SECOND = 5
+MESSAGE_BURST = 20
+
 
 def _servers(ports: List[int]) -> str:
     # After one failure a server is skipped for 10 s, so a dead replica costs one retry, not one per request.
     return "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in ports)
+
+
+def _webhook_locations() -> str:
+    blocks = []
+    for name, max_bytes, per_address in WEBHOOKS:
+        limits = (f"\n            limit_conn per_address {CONNECTIONS_PER_ADDRESS};"
+                  f"\n            limit_req zone=messages burst={MESSAGE_BURST} nodelay;"
+                  if per_address else "")
+        blocks.append(f"""        location /webhooks/{name}/ {{
+            client_max_body_size {max_bytes // KB}k;{limits}
+            proxy_pass http://rasa_round_robin;
+        }}""")
+    return "\n\n".join(blocks)
 
 
 def nginx_conf(prefix: Path, log_dir: Path, port: int, rasa_ports: List[int],
@@ -29,13 +61,41 @@ http {{
     log_format upstreams '$time_iso8601 "$request_method $uri" $status upstream=$upstream_addr '
                          'upstream_status=$upstream_status time=$request_time';
     access_log {log_dir}/nginx-access.log upstreams;
+
+    # A buffering proxy: nginx reads each request whole before passing it on, so a slow
+    # client holds one of nginx's cheap connections, never a Rasa server's. The header
+    # must arrive within 10 s in all; the body may pause at most 10 s between two reads
+    # (nginx has no total for it: the limits per address below bound what one client holds).
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+    send_timeout 30s;
+    keepalive_timeout 15s;
+    proxy_request_buffering on;
     client_max_body_size 1m;
+
+    # Loopback (health checks, the benchmark, the tests) is not limited: an empty key.
+    geo $loopback {{
+        default 0;
+        127.0.0.0/8 1;
+        ::1 1;
+    }}
+    map $loopback $client_address {{
+        1 "";
+        default $binary_remote_addr;
+    }}
+    limit_conn_zone $client_address zone=per_address:10m;
+    limit_req_zone $client_address zone=messages:10m rate={MESSAGES_PER_SECOND}r/s;
+    limit_conn_status 429;
+    limit_req_status 429;
 
     # Webhooks (REST, SMS, Messenger, Slack): any replica can answer any message, because
     # the conversation lives in PostgreSQL and Redis locks it while one replica works on it.
     upstream rasa_round_robin {{
 {_servers(rasa_ports)}
         keepalive 32;
+        # Below the Rasa servers' own 15 s (SANIC_KEEP_ALIVE_TIMEOUT), so nginx never sends
+        # a request down a connection the server is closing.
+        keepalive_timeout 10s;
     }}
 
     # Socket.IO keeps the session in the replica that opened it: every request of one
@@ -68,6 +128,8 @@ http {{
         proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Request-ID $message_id;
+        proxy_set_header Connection "";
         proxy_connect_timeout 2s;
         # Longer than Rasa's lock lifetime, so a turn waiting for a dead replica's lock is not cut off.
         proxy_read_timeout 120s;
@@ -81,16 +143,14 @@ http {{
 
         location / {{
             proxy_pass http://rasa_round_robin;
-            # A location with its own proxy_set_header inherits none of the server's.
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Request-ID $message_id;
-            proxy_set_header Connection "";
         }}
 
+{_webhook_locations()}
+
         location /socket.io/ {{
+            limit_conn per_address {CONNECTIONS_PER_ADDRESS};
             proxy_pass http://rasa_sticky;
+            # A location with its own proxy_set_header inherits none of the server's.
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_buffering off;

@@ -49,6 +49,19 @@ SERVING_TF_THREADS = {
 }
 
 
+# Sanic's timeouts (it reads SANIC_* variables into its config), for a server that faces
+# clients without a proxy: a request's header must arrive within 10 s of its first byte
+# and its answer go out within 60 s (channels/server_limits.py makes them totals); an idle
+# connection is closed after 15 s (Rasa's own default is 120 s; channels/server_limits.py
+# applies it over Rasa's). The Rasa server's body limit is set in channels/server_limits.py,
+# not here: the action server gets whole conversations in its requests.
+SANIC_LIMITS = {
+    "SANIC_REQUEST_TIMEOUT": "10",
+    "SANIC_RESPONSE_TIMEOUT": "60",
+    "SANIC_KEEP_ALIVE_TIMEOUT": "15",
+}
+
+
 def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, str]:
     """Environment for the servers: the caller's variables win over these defaults."""
     defaults = {
@@ -63,6 +76,7 @@ def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, 
         "REDIS_PORT": "6379",
         "REDIS_PASSWORD": "",
         **SERVING_TF_THREADS,
+        **SANIC_LIMITS,
     }
     env = {**defaults, **os.environ, **QUIET_ENV}
     env.setdefault("LOG_ID_SALT", log_id_salt())
