@@ -1,10 +1,12 @@
-"""Conversations, logs and the log salt are readable by their owner only (files 0600, folders 0700)."""
+"""Conversations, logs, the log salt and reports are readable by their owner only (files 0600, folders 0700)."""
 
 import stat
 from pathlib import Path
 from typing import Callable, Dict, List
 
+from analytics.conversation_stats import summarise
 from scripts.private_files import make_private, private_dir, write_private
+from scripts.report import write_report
 from scripts.serve import VAR_DIR, Servers, sqlite_files
 
 
@@ -35,3 +37,9 @@ def test_files_an_earlier_run_left_readable_are_made_private(tmp_path: Path) -> 
     make_private([old_log, folder / "missing.log"])
     write_private(folder / "secret", "s3cret")
     assert (mode(folder), mode(old_log), mode(folder / "secret")) == (0o700, 0o600, 0o600)
+
+
+def test_the_clinics_report_is_private(tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "report.html"
+    sidecar = write_report(summarise([]), out, "Clinic", "2026-01-01")
+    assert (mode(out.parent), mode(out), mode(sidecar)) == (0o700, 0o600, 0o600)
