@@ -30,6 +30,10 @@ http {{
                          'upstream_status=$upstream_status time=$request_time';
     access_log {log_dir}/nginx-access.log upstreams;
     client_max_body_size 1m;
+    # Bodies and responses stay in memory: run as root, nginx's workers run as `nobody`,
+    # which cannot enter the private folders that hold its temp folders.
+    client_body_buffer_size 1m;
+    proxy_max_temp_file_size 0;
 
     # Webhooks (REST, SMS, Messenger, Slack): any replica can answer any message, because
     # the conversation lives in PostgreSQL and Redis locks it while one replica works on it.
