@@ -26,7 +26,9 @@ from typing import Dict, Iterator, List, Optional
 
 from scripts.build_credentials import CredentialsError, build_credentials, webhook_name
 from scripts.cluster_configs import nginx_conf, redis_conf
-from scripts.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
+from scripts.private_files import (
+    PRIVATE_UMASK, make_private, open_private, private_dir, write_private,
+)
 from scripts.serve import (
     DEFAULT_MODEL, VAR_DIR, Servers, _wait_until_up, free_port, runtime_env,
     start_action_server, start_rasa_server, start_web_page,
@@ -251,7 +253,8 @@ def start_nginx(cluster: Cluster) -> None:
     ))
     error_log = cluster.log_dir / "nginx-error.log"
     check = subprocess.run(["/usr/sbin/nginx", "-t", "-q", "-c", str(conf), "-p", str(prefix),
-                            "-e", str(error_log)], capture_output=True, text=True)
+                            "-e", str(error_log)], capture_output=True, text=True,
+                           umask=PRIVATE_UMASK)
     if check.returncode != 0:
         raise RuntimeError(f"nginx rejected {conf}:\n{check.stderr}")
     process = subprocess.Popen(
@@ -330,7 +333,7 @@ def running_cluster(
         remove_postgres_home(root)
         shutil.rmtree(root)
     private_dir(root)
-    private_dir(root / "logs")
+    make_private(private_dir(root / "logs").glob("*.log"))
     web_port = free_port()
     cluster = Cluster(root=root, port=port or free_port(), action_proxy_port=free_port(),
                       postgres_port=free_port(), redis_port=free_port(), env={})
