@@ -97,7 +97,7 @@ run: $(MODEL) web
 	@$(PY) -m scripts.serve
 
 shell: install
-	@$(PY) -m scripts.chat
+	@$(PY) -m scripts.chat --url http://localhost:$${RASA_PORT:-5005}/webhooks/rest/webhook
 
 validate: build/domain
 	@mkdir -p var/logs

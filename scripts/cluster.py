@@ -12,9 +12,11 @@ import argparse
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +26,9 @@ from typing import Dict, Iterator, List, Optional
 
 from scripts.build_credentials import CredentialsError, build_credentials, webhook_name
 from scripts.cluster_configs import nginx_conf, redis_conf
+from scripts.private_files import (
+    PRIVATE_UMASK, make_private, open_private, private_dir, write_private,
+)
 from scripts.serve import (
     DEFAULT_MODEL, VAR_DIR, Servers, _wait_until_up, free_port, runtime_env,
     start_action_server, start_rasa_server, start_web_page,
@@ -35,6 +40,10 @@ DB_USER = "rasa"
 # A ticket of a killed replica blocks its conversation until it expires (Rasa's default is
 # 60 s, as long as nginx waits for an answer); a turn takes far less than this.
 TICKET_LOCK_LIFETIME = "20"
+# Run as root, PostgreSQL runs as `postgres`, which may not be able to enter the project (a
+# clone in root's 0700 home): its data then lives in a private folder of its own under this
+# world-traversable one, which (unlike /tmp on many systems) survives a reboot.
+POSTGRES_HOME_BASE = Path("/var/tmp")
 
 
 def postgres_bin() -> Path:
@@ -60,9 +69,40 @@ def _own_for_postgres(path: Path) -> None:
 def _secret(path: Path) -> str:
     """A password made once per cluster folder and kept there (loopback only)."""
     if not path.exists():
-        path.write_text(secrets.token_hex(16))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(16))
     return path.read_text().strip()
+
+
+def _postgres_home_pointer(root: Path) -> Path:
+    """The file in `root` naming the folder outside it that holds PostgreSQL's data."""
+    return root / "postgres-home"
+
+
+def postgres_home(root: Path) -> Path:
+    """The folder whose `data` is PostgreSQL's data folder, reachable by the user it runs as.
+
+    As another user than root, that is `root` itself. As root, a folder owned by `postgres`
+    (0700, from mkdtemp) outside the project, named in `root` so later runs find it again;
+    a data folder in `root` from before is still used."""
+    if os.geteuid() != 0 or (root / "postgres" / "PG_VERSION").exists():
+        return root
+    pointer = _postgres_home_pointer(root)
+    if pointer.exists():
+        home = Path(pointer.read_text().strip())
+        if not home.is_symlink() and home.is_dir() and \
+                home.stat().st_uid == pwd.getpwnam("postgres").pw_uid:
+            return home
+    home = Path(tempfile.mkdtemp(prefix="clinic-cluster-postgres-", dir=POSTGRES_HOME_BASE))
+    _own_for_postgres(home)
+    write_private(pointer, str(home))
+    return home
+
+
+def remove_postgres_home(root: Path) -> None:
+    """Delete the data folder kept outside `root` for it, if any (a fresh cluster)."""
+    pointer = _postgres_home_pointer(root)
+    if pointer.exists():
+        shutil.rmtree(pointer.read_text().strip(), ignore_errors=True)
 
 
 @dataclass
@@ -118,27 +158,33 @@ class Cluster:
 
 def start_postgres(cluster: Cluster) -> None:
     """Create the database folder on first use, start PostgreSQL, create the database."""
-    data = cluster.root / "postgres"
+    home = postgres_home(cluster.root)
+    data = home / "postgres" if home == cluster.root else home / "data"
     password = _secret(cluster.root / "postgres-password")
     bin_dir = postgres_bin()
     if not (data / "PG_VERSION").exists():
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
         _own_for_postgres(data)
-        pwfile = cluster.root / "postgres-password"
+        # initdb reads the password as the user PostgreSQL runs as, from a folder it can enter.
+        pwfile = home / "initdb-password"
+        write_private(pwfile, password)
         _own_for_postgres(pwfile)
-        subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
-             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cluster.root,
-            **_postgres_user(),
-        )
+        try:
+            subprocess.run(
+                [str(bin_dir / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
+                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=home,
+                umask=PRIVATE_UMASK, **_postgres_user(),
+            )
+        finally:
+            pwfile.unlink()
     log = cluster.log_dir / "postgres.log"
-    # TCP on loopback only and no Unix socket, so nothing outside this folder is touched.
+    # TCP on loopback only and no Unix socket, so nothing outside the data folder is touched.
     process = subprocess.Popen(
         [str(bin_dir / "postgres"), "-D", str(data), "-p", str(cluster.postgres_port),
          "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=cluster.root,
-        **_postgres_user(),
+        stdout=open_private(log), stderr=subprocess.STDOUT, start_new_session=True, cwd=home,
+        umask=PRIVATE_UMASK, **_postgres_user(),
     )
     cluster.infrastructure["postgres"] = process
     _create_database(cluster.postgres_port, password, process, log)
@@ -171,12 +217,11 @@ def start_redis(cluster: Cluster) -> None:
     """Redis for the lock store: no persistence, loopback, a password."""
     conf = cluster.root / "redis.conf"
     password = _secret(cluster.root / "redis-password")
-    conf.write_text(redis_conf(cluster.redis_port, password, cluster.root))
-    conf.chmod(0o600)
+    write_private(conf, redis_conf(cluster.redis_port, password, cluster.root))
     log = cluster.log_dir / "redis.log"
     process = subprocess.Popen(
-        ["/usr/bin/redis-server", str(conf)], stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=cluster.root,
+        ["/usr/bin/redis-server", str(conf)], stdout=open_private(log), stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=cluster.root, umask=PRIVATE_UMASK,
     )
     cluster.infrastructure["redis"] = process
     import redis
@@ -198,7 +243,7 @@ def start_redis(cluster: Cluster) -> None:
 def start_nginx(cluster: Cluster) -> None:
     """nginx in front: round-robin for webhooks, sticky for /socket.io/, and the action servers."""
     prefix = cluster.root / "nginx"
-    prefix.mkdir(exist_ok=True)
+    private_dir(prefix)
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_conf(
         prefix=prefix, log_dir=cluster.log_dir, port=cluster.port,
@@ -208,13 +253,14 @@ def start_nginx(cluster: Cluster) -> None:
     ))
     error_log = cluster.log_dir / "nginx-error.log"
     check = subprocess.run(["/usr/sbin/nginx", "-t", "-q", "-c", str(conf), "-p", str(prefix),
-                            "-e", str(error_log)], capture_output=True, text=True)
+                            "-e", str(error_log)], capture_output=True, text=True,
+                           umask=PRIVATE_UMASK)
     if check.returncode != 0:
         raise RuntimeError(f"nginx rejected {conf}:\n{check.stderr}")
     process = subprocess.Popen(
         ["/usr/sbin/nginx", "-c", str(conf), "-p", str(prefix), "-e", str(error_log)],
-        stdout=(cluster.log_dir / "nginx.log").open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=cluster.root,
+        stdout=open_private(cluster.log_dir / "nginx.log"), stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=cluster.root, umask=PRIVATE_UMASK,
     )
     cluster.infrastructure["nginx"] = process
     _wait_until_up(f"{cluster.url}/", process, error_log, 30)
@@ -284,9 +330,10 @@ def running_cluster(
         raise ValueError("A cluster needs at least one Rasa server and one action server.")
     root = root.resolve()
     if fresh and root.exists():
-        import shutil
+        remove_postgres_home(root)
         shutil.rmtree(root)
-    (root / "logs").mkdir(parents=True, exist_ok=True)
+    private_dir(root)
+    make_private(private_dir(root / "logs").glob("*.log"))
     web_port = free_port()
     cluster = Cluster(root=root, port=port or free_port(), action_proxy_port=free_port(),
                       postgres_port=free_port(), redis_port=free_port(), env={})
@@ -360,10 +407,9 @@ def start(args: argparse.Namespace) -> None:
                              args.model, web_page=True) as cluster:
             pid_file.write_text(str(os.getpid()))
             env_file = args.root / "cluster.env"
-            env_file.write_text("".join(f"{k}={cluster.env[k]}\n" for k in (
+            write_private(env_file, "".join(f"{k}={cluster.env[k]}\n" for k in (
                 "TRACKER_STORE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")) +
                 f"CLUSTER_URL={cluster.url}\nREPLICAS={len(cluster.replicas)}\n")
-            env_file.chmod(0o600)
             replicas = ", ".join(f"127.0.0.1:{r.rasa_port}" for r in cluster.replicas)
             actions = ", ".join(f"127.0.0.1:{a.action_port}" for a in cluster.action_servers)
             channels = ", ".join(webhook_name(c) for c in cluster.replicas[0].channels)

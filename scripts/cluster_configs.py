@@ -72,6 +72,10 @@ http {{
     keepalive_timeout 15s;
     proxy_request_buffering on;
     client_max_body_size 1m;
+    # Bodies and responses stay in memory: run as root, nginx's workers run as `nobody`,
+    # which cannot enter the private folders that hold its temp folders.
+    client_body_buffer_size 1m;
+    proxy_max_temp_file_size 0;
 
     # Loopback (health checks, the benchmark, the tests) is not limited: an empty key.
     geo $loopback {{

@@ -22,6 +22,7 @@ from actions.clinic_config import load_clinic_config
 from analytics.conversation_stats import Report, summarise
 from analytics.report_page import render
 from scripts.conversations import tracker_store_url
+from scripts.private_files import write_private
 from scripts.serve import VAR_DIR
 
 DEFAULT_OUT = VAR_DIR / "reports" / "report.html"
@@ -50,11 +51,13 @@ def stored_conversations(url: str) -> Iterator[Tuple[str, Iterator[Dict[str, Any
 
 def write_report(report: Report, out: Path, clinic_name: str, generated_on: str) -> Path:
     """The HTML page at `out` and the same numbers beside it as `<out>.json`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(report, clinic_name, generated_on), encoding="utf-8")
+    # Counts only, but of health data: readable by the clinic's account alone, like the logs
+    # (a folder that exists keeps its mode: --out may name a shared one on purpose).
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(out, render(report, clinic_name, generated_on))
     sidecar = out.with_suffix(".json")
-    sidecar.write_text(json.dumps({"generated_on": generated_on, **report.as_dict()}, indent=2,
-                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(sidecar, json.dumps({"generated_on": generated_on, **report.as_dict()}, indent=2,
+                                      ensure_ascii=False) + "\n")
     return sidecar
 
 

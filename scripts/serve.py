@@ -20,6 +20,9 @@ from typing import Dict, Iterator, List, Optional
 
 from channels import conversation_ids
 from channels.web_origins import parse_allowed_origins
+from scripts.private_files import (
+    PRIVATE_UMASK, make_private, open_private, private_dir, write_private,
+)
 from scripts.build_credentials import (
     BUILD_CREDENTIALS, CredentialsError, build_credentials, webhook_name,
 )
@@ -30,6 +33,9 @@ DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_TRACKER_DB = VAR_DIR / "conversations.db"
 DEFAULT_WEB_PORT = 8080
+# Neither server has a login of its own (the action server runs any action for whoever calls
+# it), so they listen on loopback unless RASA_INTERFACE / ACTION_INTERFACE say otherwise.
+DEFAULT_INTERFACE = "127.0.0.1"
 
 # Quiet libraries and no telemetry, in every process we start.
 QUIET_ENV = {
@@ -69,7 +75,8 @@ def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, 
         "WEB_ORIGIN": f"http://localhost:{web_port}",
         # An address, not "localhost": Rasa opens a connection per action call, and
         # aiohttp would look the name up in a thread each time (0.3 ms of 0.9 ms a call).
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "ACTION_ENDPOINT_URL":
+            f"http://{connect_host(os.environ.get('ACTION_INTERFACE'))}:{action_port}/webhook",
         "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
         "LOCK_STORE_TYPE": "in_memory",
         "REDIS_HOST": "localhost",
@@ -87,10 +94,10 @@ def runtime_env(action_port: int, tracker_db: Path, web_port: int) -> Dict[str, 
 
 def installation_secret(path: Path, nbytes: int = 16) -> str:
     """A random secret of this installation, made once and kept in `path` (owner-only)."""
+    private_dir(path.parent)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(nbytes))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(nbytes))
+    make_private([path])
     return path.read_text().strip()
 
 
@@ -121,7 +128,22 @@ def http_api_flags(env: Dict[str, str]) -> List[str]:
     if len(token) < 16:
         raise RuntimeError("RASA_ENABLE_API is set but RASA_API_TOKEN is missing or shorter than "
                            "16 characters; the HTTP API is never opened without a token.")
-    return ["--enable-api", "--auth-token", token]
+    # The token itself reaches Rasa through the environment (scripts/rasa_server.py), never
+    # the command line, which every user of the machine can read.
+    return ["--enable-api"]
+
+
+def interface(env: Dict[str, str], name: str) -> str:
+    """The address a server listens on: `env[name]`, else loopback only."""
+    return env.get(name) or DEFAULT_INTERFACE
+
+
+def connect_host(bind: Optional[str]) -> str:
+    """The host (for a URL) where this machine reaches a server listening on `bind`."""
+    bind = bind or DEFAULT_INTERFACE
+    if bind in ("0.0.0.0", "::"):
+        return DEFAULT_INTERFACE
+    return f"[{bind}]" if ":" in bind else bind
 
 
 def cors_flags(env: Dict[str, str]) -> List[str]:
@@ -155,9 +177,22 @@ class Servers:
     def processes(self) -> List[subprocess.Popen]:
         return [p for p in (self.action_server, self.web_page, self.rasa_server) if p is not None]
 
+    def _local_url(self, name: str, port: int) -> str:
+        """http://localhost:port, or the address the server was told to listen on."""
+        host = connect_host(interface(self.env, name))
+        return f"http://{'localhost' if host == DEFAULT_INTERFACE else host}:{port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return self._local_url("RASA_INTERFACE", self.rasa_port)
+
+    @property
+    def action_url(self) -> str:
+        return self._local_url("ACTION_INTERFACE", self.action_port)
+
     @property
     def rest_url(self) -> str:
-        return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
+        return f"{self.rasa_url}/webhooks/rest/webhook"
 
     @property
     def page_url(self) -> str:
@@ -166,10 +201,10 @@ class Servers:
     @property
     def socket_url(self) -> str:
         """Where browsers reach the Rasa server: RASA_PUBLIC_URL behind a proxy, else this host."""
-        return self.env.get("RASA_PUBLIC_URL") or f"http://localhost:{self.rasa_port}"
+        return self.env.get("RASA_PUBLIC_URL") or self.rasa_url
     def webhook_url(self, channel: str) -> str:
         """Where a channel's provider posts messages, e.g. webhook_url("twilio")."""
-        return f"http://localhost:{self.rasa_port}/webhooks/{channel}/webhook"
+        return f"{self.rasa_url}/webhooks/{channel}/webhook"
 
     def restart_rasa_server(self) -> None:
         """Stop the Rasa server and start a new one (the action server keeps running)."""
@@ -220,14 +255,16 @@ def stop_processes(processes: List[subprocess.Popen]) -> None:
 def start_action_server(servers: Servers) -> subprocess.Popen:
     """Start the action server and wait until its health check answers."""
     log = servers.log_dir / servers.action_log_name
+    # rasa_sdk has no interface option; its endpoint reads SANIC_HOST.
+    env = {**servers.env, "SANIC_HOST": interface(servers.env, "ACTION_INTERFACE")}
     process = subprocess.Popen(
         [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(servers.action_port)],
-        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+        cwd=PROJECT_ROOT, env=env, stdout=open_private(log), stderr=subprocess.STDOUT,
+        start_new_session=True, umask=PRIVATE_UMASK,
     )
     servers.action_server = process
-    _wait_until_up(f"http://localhost:{servers.action_port}/health", process, log, 60)
+    _wait_until_up(f"{servers.action_url}/health", process, log, 60)
     return process
 
 
@@ -237,8 +274,8 @@ def start_web_page(servers: Servers) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(VENV_BIN / "python"), "-m", "scripts.web_page", "--port", str(servers.web_port),
          "--socket-url", servers.socket_url],
-        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+        cwd=PROJECT_ROOT, env=servers.env, stdout=open_private(log), stderr=subprocess.STDOUT,
+        start_new_session=True, umask=PRIVATE_UMASK,
     )
     servers.web_page = process
     _wait_until_up(servers.page_url, process, log, 30)
@@ -249,15 +286,16 @@ def start_rasa_server(servers: Servers) -> subprocess.Popen:
     """Start the Rasa server with the channels in `servers.credentials`; wait until it answers."""
     log = servers.log_dir / servers.rasa_log_name
     process = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "--model", str(servers.model),
+        [str(VENV_BIN / "python"), "-m", "scripts.rasa_server", "--model", str(servers.model),
+         "--interface", interface(servers.env, "RASA_INTERFACE"),
          "--port", str(servers.rasa_port), "--endpoints", "endpoints.yml",
          "--credentials", str(servers.credentials), *cors_flags(servers.env),
          *http_api_flags(servers.env)],
-        cwd=PROJECT_ROOT, env=servers.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+        cwd=PROJECT_ROOT, env=servers.env, stdout=open_private(log), stderr=subprocess.STDOUT,
+        start_new_session=True, umask=PRIVATE_UMASK,
     )
     servers.rasa_server = process
-    _wait_until_up(f"http://localhost:{servers.rasa_port}/webhooks/rest/", process, log, 180)
+    _wait_until_up(f"{servers.rasa_url}/webhooks/rest/", process, log, 180)
     return process
 
 
@@ -278,10 +316,11 @@ def running_servers(
     `extra_env` overrides the environment of the servers (e.g. a channel's variables); the
     credentials file for those variables is written to `credentials`.
     """
-    log_dir.mkdir(parents=True, exist_ok=True)
-    tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
+    private_dir(tracker_db.parent)
     web_port = web_port or free_port()
     env = {**runtime_env(action_port, tracker_db, web_port), **(extra_env or {})}
+    make_private([*log_dir.glob("*.log"), *sqlite_files(env["TRACKER_STORE_URL"])])
     servers = Servers(rasa_port, action_port, log_dir, env, model, web_port, credentials)
     servers.channels = build_credentials(env, credentials)
     try:
@@ -291,6 +330,15 @@ def running_servers(
         yield servers
     finally:
         stop_processes(servers.processes)
+
+
+def sqlite_files(tracker_store_url: str) -> List[Path]:
+    """The database file of a SQLite tracker store and SQLite's -wal and -shm beside it."""
+    if not tracker_store_url.startswith("sqlite:///"):
+        return []
+    # Relative to where the Rasa server runs, like Rasa reads it.
+    database = PROJECT_ROOT / tracker_store_url.removeprefix("sqlite:///")
+    return [database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm"))]
 
 
 def channel_path(name: str) -> str:
@@ -329,7 +377,7 @@ def main() -> None:
                 f"  Talk to it in this terminal:  make shell   (in a second terminal)\n"
                 f"  REST channel:                 POST {servers.rest_url}\n"
                 f'                                body {{"sender": "me", "message": "does it hurt?"}}\n'
-                f"  Action server:                http://localhost:{servers.action_port}/health\n"
+                f"  Action server:                {servers.action_url}/health\n"
                 f"  Channels on:                  {channels}\n"
                 f"Press Ctrl-C to stop the servers.",
                 flush=True,

@@ -8,11 +8,14 @@ import argparse
 import html
 import json
 import re
+import socket
 import string
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from actions.clinic_config import ClinicConfig, ClinicConfigError, load_clinic_config
@@ -22,6 +25,14 @@ WEB_DIR = PROJECT_ROOT / "web"
 WEBCHAT_BUNDLE = WEB_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
 Route = Tuple[bytes, str]
+
+# A browser sends its request at once; a client still sending after this long is holding a
+# thread (slowloris), and so is one that stops reading the response for as long.
+REQUEST_TIMEOUT = 10.0
+# One thread per connection, at most this many; the rest are answered 503 at once.
+MAX_CONNECTIONS = 64
+REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+           b"Connection: close\r\n\r\n")
 
 
 def widget_settings(config: ClinicConfig, socket_url: str) -> Dict[str, str]:
@@ -77,10 +88,19 @@ def build_routes(config: ClinicConfig, socket_url: str) -> Dict[str, Route]:
     }
 
 
-def make_handler(routes: Dict[str, Route], csp: str) -> type:
+def make_handler(routes: Dict[str, Route], csp: str,
+                 request_timeout: float = REQUEST_TIMEOUT) -> type:
     """A request handler answering GET and HEAD for the known routes and 404 for anything else."""
 
     class PageHandler(BaseHTTPRequestHandler):
+        # Each read or write of the connection gives up after this long.
+        timeout = request_timeout
+
+        def parse_request(self) -> bool:
+            parsed = super().parse_request()  # reads the headers
+            self.server.request_received(self.connection)
+            return parsed
+
         def do_GET(self) -> None:
             self.respond(send_body=True)
 
@@ -106,18 +126,93 @@ def make_handler(routes: Dict[str, Route], csp: str) -> type:
     return PageHandler
 
 
+class PageServer(ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` (the rest get a 503 at once), each
+    closed if its request has not arrived `request_timeout` seconds after it connected."""
+
+    # Room for a burst of connections while the accepting thread works (Python's default is 5).
+    request_queue_size = 128
+
+    def __init__(self, address: Tuple[str, int], handler: type, max_connections: int,
+                 request_timeout: float) -> None:
+        self.max_connections = max_connections
+        self.request_timeout = request_timeout
+        # Each open connection, with the time by which its request must have arrived
+        # (None once it has).
+        self._open: Dict[socket.socket, Optional[float]] = {}
+        self._lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: socket.socket, client_address: Tuple[str, int]) -> None:
+        with self._lock:
+            admitted = len(self._open) < self.max_connections
+            if admitted:
+                self._open[request] = time.monotonic() + self.request_timeout
+        if not admitted:
+            _refuse(request)
+            return
+        super().process_request(request, client_address)
+
+    def request_received(self, request: socket.socket) -> None:
+        """The request line and headers arrived in time: no deadline for the response."""
+        with self._lock:
+            if request in self._open:
+                self._open[request] = None
+
+    def service_actions(self) -> None:
+        """Between accepts: end the connections whose request is late, a byte every few
+        seconds included, which the per-read timeout alone would let run forever."""
+        now = time.monotonic()
+        with self._lock:
+            late = [request for request, deadline in self._open.items()
+                    if deadline is not None and deadline < now]
+            for request in late:
+                self._open[request] = None
+        for request in late:
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+
+def _refuse(request: socket.socket) -> None:
+    """503 and close, from the accepting thread, without waiting on the client."""
+    request.setblocking(False)
+    try:
+        request.send(REFUSED)
+    except OSError:
+        pass
+    request.close()
+
+
+def make_server(port: int, routes: Dict[str, Route], csp: str,
+                max_connections: int = MAX_CONNECTIONS,
+                request_timeout: float = REQUEST_TIMEOUT) -> PageServer:
+    """The page server on loopback, with its limits."""
+    return PageServer(("127.0.0.1", port), make_handler(routes, csp, request_timeout),
+                      max_connections, request_timeout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--socket-url", default="http://localhost:5005",
                         help="where browsers reach the Rasa server")
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS)
+    parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT,
+                        help="seconds a client has to send its request and for each read or write")
     args = parser.parse_args()
     try:
         routes = build_routes(load_clinic_config(), args.socket_url)
     except (ClinicConfigError, FileNotFoundError) as problem:
         sys.exit(str(problem))
-    handler = make_handler(routes, content_security_policy(args.socket_url))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    server = make_server(args.port, routes, content_security_policy(args.socket_url),
+                         args.max_connections, args.request_timeout)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

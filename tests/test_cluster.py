@@ -5,7 +5,9 @@ is stored whole in PostgreSQL."""
 
 import asyncio
 import json
+import os
 import socket
+import stat
 import threading
 import time
 import urllib.parse
@@ -28,7 +30,7 @@ from fake_providers import (
 from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from scripts.cluster import Cluster, running_cluster
+from scripts.cluster import Cluster, postgres_home, running_cluster
 from stores.lock_store import ClinicRedisLockStore
 from scripts.serve import PROJECT_ROOT
 from rest_conversations import new_sender
@@ -130,6 +132,30 @@ def test_a_message_sent_again_with_its_id_is_answered_once_whichever_replica_get
     assert any(q in texts(answers[0][0]) for q in QUESTIONS)
     history = stored(cluster, [sender])[sender]
     assert [e["text"] for e in history if e["event"] == "user"] == [START, "no"]
+
+
+def test_a_long_message_through_nginx_gets_the_assistants_answer(cluster: Cluster) -> None:
+    # 20,000 characters: more than nginx keeps in memory by default, so it would spill the body
+    # to a temp folder that its workers (`nobody` when run as root) cannot enter.
+    replies, _ = post_json(cluster.rest_url, {"sender": f"cluster-long-{uuid.uuid4().hex[:8]}",
+                                              "message": "does it hurt? " * 1500})
+    assert texts(replies)
+
+
+def test_the_clusters_files_are_private_and_its_database_is_where_postgresql_can_reach_it(
+        cluster: Cluster) -> None:
+    assert stat.S_IMODE(cluster.root.stat().st_mode) == 0o700
+    logs = sorted(cluster.log_dir.glob("*.log"))
+    assert logs and all(stat.S_IMODE(log.stat().st_mode) == 0o600 for log in logs)
+    home = postgres_home(cluster.root)
+    data = home / "postgres" if home == cluster.root else home / "data"
+    assert (data / "PG_VERSION").exists()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    if os.geteuid() == 0:
+        # The project (var/ is 0700) is closed to the `postgres` user PostgreSQL runs as.
+        assert not str(home).startswith(str(PROJECT_ROOT))
+        assert home.owner() == data.owner() == "postgres"
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
 
 
 def engineio(cluster: Cluster, method: str, query: str, origin: str, body: bytes = b"") -> Tuple[str, str]:
