@@ -17,11 +17,13 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from policies import action_validation
+from policies import action_calls, action_validation
 from policies.turn_plan import Plan, Settings, Step, plan_turn, settings_from_config
 from stores import store_health
 
-action_validation.install()  # the Rasa server loads this module with our model
+# The Rasa server loads this module with our model.
+action_validation.install()
+action_calls.install()
 
 logger = logging.getLogger(__name__)
 INPUT_CHECK = "input_check"  # set by nlu_components/input_guard.py
