@@ -18,7 +18,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from nlu_components import typed_commands
-from policies import action_validation
+from policies import action_calls, action_validation
 from policies.turn_plan import (
     Plan, Settings, Step, after_rules, plan_turn, settings_from_config,
 )
@@ -27,6 +27,7 @@ from stores import store_health
 # The Rasa server loads this module with our model.
 action_validation.install()
 typed_commands.install()
+action_calls.install()
 
 logger = logging.getLogger(__name__)
 INPUT_CHECK = "input_check"  # set by nlu_components/input_guard.py
