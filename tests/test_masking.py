@@ -1,5 +1,9 @@
 """Masking emails, phone numbers and names in patients' messages (analytics/masking.py)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from analytics.masking import mask
@@ -76,3 +80,77 @@ def test_ordinary_questions_are_left_alone(text: str) -> None:
 def test_everything_at_once() -> None:
     text = "Hi, I'm Jane Doe (jane.doe@example.com, 07700 900123). Price? Thanks, Jane"
     assert mask(text) == "Hi, I'm [name] ([email], [phone]). Price? Thanks, [name]"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("see https://www.example.com/profile?id=4821&name=jane", "see [link]"),
+    ("my page http://example.org/~jane.doe.", "my page [link]."),
+    ("is www.janes-skin-blog.com/about legit?", "is [link] legit?"),
+    ("photos at instagram.com/jane.doe99 and facebook.com/profile.php?id=100", "photos at [link] and [link]"),
+    ("booked via clinic.co.uk?ref=jane_d", "booked via [link]"),
+    ("is Janesblog.com yours", "is [link] yours"),
+    ("write to jane at gmail.com", "write to [email]"),
+])
+def test_web_addresses_are_masked(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "is 1.5/10 pain normal",
+    "does it help e.g. with scars",
+    "is it and/or better than a peel",
+])
+def test_things_that_only_look_like_addresses_stay(text: str) -> None:
+    assert mask(text) == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a" * 5000 + " write to jane@example.com", "a" * 5000 + " write to [email]"),
+    ("x." * 3000 + " jane at gmail dot com", "x." * 3000 + " [email]"),
+    ("1 " * 3 + "a " * 3000 + "07700 900123", "1 " * 3 + "a " * 3000 + "[phone]"),
+    ("thanks " * 2000 + "Jane", "thanks " * 2000 + "[name]"),
+], ids=["email after letters", "spelled email after dots", "phone after words", "name after thanks"])
+def test_masking_still_finds_what_follows_a_long_run(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+ADVERSARIAL_CHARS = 200_000
+# Inputs on which a backtracking pattern costs time growing with the square (or more) of
+# the length; each is checked at ADVERSARIAL_CHARS characters.
+ADVERSARIAL = {
+    "letters": "a",
+    "digits": "7",
+    "dotted letters": "a.",
+    "dashed letters": "a-",
+    "dotted digits": "1.",
+    "digits with spaces": "1 ",
+    "at signs": "@",
+    "letter-at chains": "a@",
+    "at words": "x-at-",
+    "spaced at words": "x at ",
+    "dot words": "a dot ",
+    "spaces": " ",
+    "thanks chains": "thanks, ",
+    "thank chains": "thank ",
+    "name cues": "my name is ",
+    "weak cues": "I'm Jane ",
+    "dash sign-offs": " - a",
+    "sign-off dots": "thanks Jane . ",
+    "brackets and digits": "(1)",
+    "open brackets": "(1",
+    "address-like": "a.b/",
+    "host-like": "ab.",
+    "www runs": "www.",
+    "schemes": "a:/",
+}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_masking_a_long_adversarial_message_finishes(name: str) -> None:
+    """Before masking was made linear, 20,000 characters of some of these took minutes."""
+    unit = ADVERSARIAL[name]
+    text = unit * (ADVERSARIAL_CHARS // len(unit)) + "x"
+    subprocess.run([sys.executable, "-c", "import sys; from analytics.masking import mask; "
+                    "mask(sys.stdin.read())"], input=text, text=True, cwd=ROOT, check=True,
+                   timeout=60)
