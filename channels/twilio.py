@@ -14,7 +14,6 @@ event loop while it sends. This one:
 """
 
 import asyncio
-import hashlib
 import logging
 import urllib.parse
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
@@ -30,6 +29,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from actions.clinic_config import load_clinic_config
+from actions.log_privacy import conversation_ref
 from channels import request_limits, sms
 from channels.handled_once import handle_once, usable_id
 
@@ -41,11 +41,6 @@ TWILIO_BODY_LIMIT = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio posts about 20 fields (a few more per picture of an MMS).
 MAX_FORM_FIELDS = 100
-
-
-def conversation_ref(sender_id: Text) -> Text:
-    """How logs name a conversation: never the patient's phone number."""
-    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
 
 
 class TwilioOutput(OutputChannel):
