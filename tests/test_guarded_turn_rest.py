@@ -115,8 +115,8 @@ def test_a_very_long_message_is_read_on_its_first_part_with_a_note(
     # What comes after the first 1,000 characters is not read: here, a question it can't answer.
     message = "Does microneedling hurt?" + " " * 20000 + "And how much does it cost?"
     assert texts(say(new_sender(), message)) == [
-        expected_reply("utter_message_truncated"), expected_reply("utter_disclaimer"),
-        expected_reply("utter_pain")]
+        expected_reply("utter_disclaimer"), expected_reply("utter_pain"),
+        expected_reply("utter_message_truncated")]
     # A long message of one piece is read on its prefix too, and answered.
     replies = texts(say(new_sender(), "Does microneedling hurt? I'm asking for a friend. " * 400))
     assert len(replies) == 3 and replies[:2] == [expected_reply("utter_message_truncated"),
