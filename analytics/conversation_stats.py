@@ -26,6 +26,9 @@ OUTCOME_ORDER = ["Not recommended", "Postpone", "Check with your doctor first", 
 UNANSWERED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 # Long enough for a question, short enough that a pasted life story is not reproduced.
 MAX_QUESTION_CHARS = 200
+# Text is cut to this, at a space, before it is masked: masking reads all it is given, and
+# a stored message can be megabytes long. Room for masks that shorten what they replace.
+MAX_MASKED_CHARS = 1000
 # A day-by-day chart over more days than this would be unreadable; the days stay in the totals.
 MAX_DAYS_SHOWN = 366
 
@@ -149,17 +152,25 @@ def _close_turn(tally: _Tally, turn: Optional[_Turn], sender: str) -> None:
     elif unreadable is None and (CANNOT_ANSWER in turn.replies or turn.intent in UNANSWERED_INTENTS):
         reason = "nlu_fallback" if turn.intent == "nlu_fallback" else "out_of_scope"
         tally.unanswered[UNANSWERED_REASONS[reason]] += 1
-        question = normalised(mask(turn.text))
+        question = normalised(mask(cut(turn.text, MAX_MASKED_CHARS)))
         if question:
             times, askers = tally.questions.get(question, (0, set()))
             tally.questions[question] = (times + 1, askers | {sender})
+
+
+def cut(text: str, most: int) -> str:
+    """At most `most` characters of `text`, without the word the limit falls in."""
+    if len(text) <= most:
+        return text
+    head = text[:most + 1]
+    return head.rsplit(None, 1)[0] if len(head.split(None, 1)) > 1 else head[:most]
 
 
 def normalised(text: str) -> str:
     """One spelling per question, so the same words asked twice count as one question."""
     text = re.sub(r"\s+", " ", text).strip().strip(".,!?;:-–— ").lower()
     if len(text) > MAX_QUESTION_CHARS:
-        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] + " …"
+        text = cut(text, MAX_QUESTION_CHARS) + " …"
     return text
 
 

@@ -14,7 +14,10 @@ Installed at start-up by every webhook of ours (channels/request_limits.py):
 - the soft limit of open files is raised to the hard one, so slow or idle sockets run out
   of descriptors much later than at 1,024;
 - `/` answers a plain health text, not Rasa's version (which helps an attacker pick the
-  exploits to try).
+  exploits to try);
+- an unknown route or method gets a short answer that does not repeat the requested URL
+  (Sanic's default page echoes it, so a link could make the clinic's server display any
+  text, a phone number included).
 """
 
 import logging
@@ -23,6 +26,7 @@ import resource
 from typing import Any, Optional
 
 from sanic import Sanic, response
+from sanic.exceptions import MethodNotSupported, NotFound
 from sanic.http import Stage
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -65,6 +69,14 @@ async def health_without_version(request: Request) -> Optional[HTTPResponse]:
     return None
 
 
+async def not_found(request: Request, exception: Exception) -> HTTPResponse:
+    return response.text("Not found.", status=404)
+
+
+async def method_not_allowed(request: Request, exception: Exception) -> HTTPResponse:
+    return response.text("Method not allowed.", status=405)
+
+
 def install(app: Sanic, _: Any = None) -> None:
     """Install the limits once per app (a listener: every webhook of ours registers it)."""
     if getattr(app.ctx, "server_limits_installed", False):
@@ -78,6 +90,8 @@ def install(app: Sanic, _: Any = None) -> None:
         app.config.REQUEST_MAX_SIZE = DEFAULT_MAX_BODY_BYTES
     HttpProtocol.data_received = data_received  # type: ignore[assignment]
     app.register_middleware(health_without_version, "request")
+    app.error_handler.add(NotFound, not_found)
+    app.error_handler.add(MethodNotSupported, method_not_allowed)
     open_files = raise_open_files_limit()
     logger.info("server_limits request_timeout=%ss response_timeout=%ss keep_alive=%ss "
                 "request_max_size=%s open_files=%s", app.config.REQUEST_TIMEOUT,

@@ -12,7 +12,8 @@ import argparse
 import os
 import sys
 import time
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Tuple
 
 import sqlalchemy as sa
 
@@ -25,10 +26,17 @@ def tracker_store_url() -> str:
     return os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{DEFAULT_TRACKER_DB}"
 
 
-def _events(engine: sa.engine.Engine) -> Optional[sa.Table]:
-    metadata = sa.MetaData()
+def events_table(url: str) -> Optional[Tuple[sa.engine.Engine, sa.Table]]:
+    """The engine and Rasa's `events` table of the store at `url`; None when nothing is
+    stored yet (a SQLite file that does not exist is not created)."""
+    database = sa.engine.make_url(url)
+    if database.get_backend_name() == "sqlite" and not Path(database.database or "").exists():
+        return None
+    engine = sa.create_engine(url)
+    # Rasa puts its tables in POSTGRESQL_SCHEMA when that is set.
+    schema = os.environ.get("POSTGRESQL_SCHEMA") if database.get_backend_name() == "postgresql" else None
     try:
-        return sa.Table("events", metadata, autoload_with=engine)
+        return engine, sa.Table("events", sa.MetaData(), autoload_with=engine, schema=schema or None)
     except sa.exc.NoSuchTableError:
         return None
 
@@ -36,10 +44,10 @@ def _events(engine: sa.engine.Engine) -> Optional[sa.Table]:
 def prune(url: str, days: float, now: Optional[float] = None) -> int:
     """Delete every conversation whose last event is older than `days`; return how many."""
     cutoff = (now if now is not None else time.time()) - days * 86400
-    engine = sa.create_engine(url)
-    events = _events(engine)
-    if events is None:
+    found = events_table(url)
+    if found is None:
         return 0
+    engine, events = found
     last_event = sa.select(events.c.sender_id).group_by(events.c.sender_id).having(
         sa.func.max(events.c.timestamp) < cutoff)
     with engine.begin() as connection:
@@ -51,10 +59,10 @@ def prune(url: str, days: float, now: Optional[float] = None) -> int:
 
 def delete(url: str, sender_id: str) -> int:
     """Delete one conversation; return how many events went."""
-    engine = sa.create_engine(url)
-    events = _events(engine)
-    if events is None:
+    found = events_table(url)
+    if found is None:
         return 0
+    engine, events = found
     with engine.begin() as connection:
         return connection.execute(events.delete().where(events.c.sender_id == sender_id)).rowcount
 

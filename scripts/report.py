@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from actions.clinic_config import load_clinic_config
 from analytics.conversation_stats import Report, summarise
 from analytics.report_page import render
-from scripts.conversations import tracker_store_url
+from scripts.conversations import events_table, tracker_store_url
 from scripts.private_files import write_private
 from scripts.serve import VAR_DIR
 
@@ -32,16 +32,10 @@ BATCH_ROWS = 2000
 
 def stored_conversations(url: str) -> Iterator[Tuple[str, Iterator[Dict[str, Any]]]]:
     """(sender id, its events in order) for every conversation in the store."""
-    database = sa.engine.make_url(url)
-    if database.get_backend_name() == "sqlite" and not Path(database.database or "").exists():
-        return  # nothing stored yet; connecting would create an empty file
-    engine = sa.create_engine(url)
-    # Rasa puts its tables in POSTGRESQL_SCHEMA when that is set.
-    schema = os.environ.get("POSTGRESQL_SCHEMA") if database.get_backend_name() == "postgresql" else None
-    try:
-        events = sa.Table("events", sa.MetaData(), autoload_with=engine, schema=schema or None)
-    except sa.exc.NoSuchTableError:
+    found = events_table(url)
+    if found is None:
         return
+    engine, events = found
     query = sa.select(events.c.sender_id, events.c.data).order_by(events.c.sender_id, events.c.id)
     with engine.connect() as connection:
         rows = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(query)

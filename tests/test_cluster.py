@@ -137,8 +137,7 @@ def test_a_message_sent_again_with_its_id_is_answered_once_whichever_replica_get
 def test_a_long_message_through_nginx_gets_the_assistants_answer(cluster: Cluster) -> None:
     # 20,000 characters: more than nginx keeps in memory by default, so it would spill the body
     # to a temp folder that its workers (`nobody` when run as root) cannot enter.
-    replies, _ = post_json(cluster.rest_url, {"sender": f"cluster-long-{uuid.uuid4().hex[:8]}",
-                                              "message": "does it hurt? " * 1500})
+    replies, _ = post_json(cluster.rest_url, {"message": "does it hurt? " * 1500})
     assert texts(replies)
 
 

@@ -73,8 +73,8 @@ def test_a_configured_interface_is_used_and_the_servers_still_reach_each_other(
         assert listening_addresses(running.action_server.pid) == {(interface, action_port)}
         assert running.rest_url == f"http://{interface}:{rasa_port}/webhooks/rest/webhook"
         # The screening's questions come from the action server.
-        body = json.dumps({"sender": "interface-test",
-                           "message": "am i a good candidate for microneedling?"}).encode()
+        # No sender: the REST channel starts a conversation and issues its id.
+        body = json.dumps({"message": "am i a good candidate for microneedling?"}).encode()
         request = urllib.request.Request(running.rest_url, data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:

@@ -4,7 +4,6 @@ characters, as a one-shot statement and as the answer to the screening's first q
 over REST and (one case each way) by SMS."""
 
 import random
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -14,6 +13,7 @@ import yaml
 
 from actions.contraindication_rules import load_rules
 from nlu_components.input_checks import MAX_READ_CHARS
+from rest_conversations import new_sender
 from test_sms import Text, new_phone, text  # noqa: F401 (the SMS fixture)
 
 Say = Callable[[str, str], List[Dict]]
@@ -63,10 +63,6 @@ def lengths(rng: random.Random) -> List[int]:
 
 
 ANSWERS = labelled_answers()
-
-
-def new_sender() -> str:
-    return f"long-{uuid.uuid4().hex[:12]}"
 
 
 def texts(replies: List[Dict]) -> List[str]:

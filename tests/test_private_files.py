@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from analytics.conversation_stats import summarise
+from rest_conversations import new_sender
 from scripts.private_files import make_private, private_dir, write_private
 from scripts.report import write_report
 from scripts.serve import VAR_DIR, Servers, sqlite_files
@@ -16,7 +17,7 @@ def mode(path: Path) -> int:
 
 def test_the_database_and_the_logs_of_a_real_run_are_private(
         servers: Servers, say: Callable[[str, str], List[Dict]]) -> None:
-    say("private-files-test", "does it hurt?")
+    say(new_sender(), "does it hurt?")
     database = sqlite_files(servers.env["TRACKER_STORE_URL"])
     assert database[0].exists() and database[1].exists(), "SQLite writes through its WAL"
     files = [path for path in database if path.exists()]

@@ -7,7 +7,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-import uuid
 from typing import Iterator
 
 import pytest
@@ -43,7 +42,8 @@ def proxy_port(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def message(text: str = "does it hurt?") -> bytes:
-    return json.dumps({"sender": f"proxy-{uuid.uuid4().hex[:8]}", "message": text}).encode()
+    # No sender: each message starts a conversation whose id the REST channel issues.
+    return json.dumps({"message": text}).encode()
 
 
 def test_nginx_passes_a_message_and_refuses_bodies_over_each_webhooks_limit(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -83,3 +84,40 @@ def test_postgresql_and_sqlite_stores_give_the_same_report(postgres: str, tmp_pa
     assert from_postgres == report_numbers(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "sqlite.html")
     assert (from_postgres["conversations"], from_postgres["messages"]) == (2, 11)
     assert from_postgres["urgent_replies"] == 1
+
+
+def run_script(url: str, *args: str, schema: str) -> str:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TRACKER_STORE_URL": url,
+           "POSTGRESQL_SCHEMA": schema, "PYTHONWARNINGS": "ignore",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    return subprocess.run([sys.executable, "-m", *args], cwd=PROJECT_ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_with_postgresql_schema_set_report_delete_and_prune_find_the_conversations(
+        postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rasa keeps its tables in POSTGRESQL_SCHEMA when that is set; a deletion that looked in
+    # the default schema found nothing and told a patient "not stored".
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "clinic")
+    port = int(postgres.rsplit(":", 1)[1].split("/")[0])
+    server = postgres.rsplit("/", 1)[0]
+    with sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(sa.text("CREATE DATABASE with_schema"))
+    url = f"{server}/with_schema"
+    with sa.create_engine(url).begin() as connection:  # Rasa needs the schema to exist
+        connection.execute(sa.text("CREATE SCHEMA clinic"))
+    store = SQLTrackerStore(Domain.empty(), dialect="postgresql", host="127.0.0.1", port=port,
+                            db="with_schema", username="rasa")
+    store_trackers(store, CONVERSATIONS)
+    run_script(url, "scripts.report", "--out", str(tmp_path / "r.html"), schema="clinic")
+    assert json.loads((tmp_path / "r.json").read_text())["conversations"] == 2
+    assert "Deleted conversation '+15550001111'" in run_script(
+        url, "scripts.conversations", "delete", "+15550001111", schema="clinic")
+    assert "No conversation '+15550001111' is stored" in run_script(
+        url, "scripts.conversations", "delete", "+15550001111", schema="clinic")
+    # The events written by hand are from March 2026: older than 30 days.
+    assert "Deleted 1 conversation(s)" in run_script(
+        url, "scripts.conversations", "prune", "--days", "30", schema="clinic")
+    with sa.create_engine(url).connect() as connection:
+        left = connection.execute(sa.text("SELECT COUNT(*) FROM clinic.events")).scalar()
+    assert left == 0

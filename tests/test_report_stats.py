@@ -142,3 +142,20 @@ def test_an_empty_store_gives_an_empty_report() -> None:
     report = summarise([])
     assert (report.conversations, report.messages, report.per_day) == (0, 0, {})
     assert "no conversations yet" in render(report, "Clinic", "2026-03-05")
+
+
+def test_a_huge_message_is_cut_before_it_is_masked(
+        monkeypatch: Any) -> None:
+    # Masking reads the whole text it gets: a 10 MB message once kept the report from finishing.
+    import analytics.conversation_stats as stats
+    seen: List[int] = []
+    real_mask = stats.mask
+    monkeypatch.setattr(stats, "mask", lambda text: seen.append(len(text)) or real_mask(text))
+    huge = "write to jane.doe@example.com how much does it cost " + "x" * 10_000_000
+    conversations = {sender: [*session_start(DAY1), *turn(DAY1, huge, "out_of_scope",
+                                                          "utter_cannot_answer")]
+                     for sender in ("a", "b")}
+    report = summarise(conversations.items())
+    assert seen and max(seen) <= stats.MAX_MASKED_CHARS <= 2_000
+    (question,) = report.unanswered_questions
+    assert question["text"].startswith("write to [email] how much does it cost")

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from channels.twilio import TwilioInput
 from fake_providers import TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from raw_http import Answer, request_head, send, trickle
+from rest_conversations import new_sender
 from scripts.serve import Servers
 
 Say = Callable[[str, str], List[Dict]]
@@ -34,10 +35,6 @@ def post(servers: Servers, path: str, body: bytes, headers: Dict[str, str] = JSO
 
 def rest_body(sender: str, message: str = "does it hurt?", **extra: object) -> bytes:
     return json.dumps({"sender": sender, "message": message, **extra}).encode()
-
-
-def new_sender() -> str:
-    return f"limits-{uuid.uuid4().hex[:10]}"
 
 
 def log_text(servers: Servers) -> str:
@@ -179,6 +176,16 @@ def test_the_server_does_not_say_which_rasa_it_is(servers: Servers) -> None:
     assert root.status == 200
     assert b"rasa" not in root.body.lower() and b"3." not in root.body, root.body
     assert send(servers.rasa_port, "GET", "/version", {}).status == 404
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/conversations/%2B15550001234/tracker"),
+                                          ("GET", "/zebrafinch-%3Cb%3Ehi"),
+                                          ("PUT", "/webhooks/rest/webhook?zebrafinch=1")])
+def test_an_unknown_route_or_method_does_not_repeat_the_url(
+        servers: Servers, method: str, path: str) -> None:
+    answer = send(servers.rasa_port, method, path, {})
+    assert answer.status in (404, 405), answer
+    assert b"15550001234" not in answer.body and b"zebrafinch" not in answer.body, answer.body
 
 
 def test_a_header_trickled_byte_by_byte_is_cut_off_after_10_seconds(servers: Servers) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from nlu_components.input_checks import command_intent, reads_as_command
 from raw_http import send
+from rest_conversations import new_sender
 from scripts.serve import Servers
 
 Say = Callable[[str, str], List[Dict]]
@@ -55,13 +56,13 @@ def timed_say(say: Say, sender: str, message: str) -> float:
 
 def test_a_long_typed_command_is_answered_at_once_and_holds_no_one_up(
         servers: Servers, say: Say, expected_reply: Callable[[str], str]) -> None:
-    other = f"other-{uuid.uuid4().hex[:8]}"
+    other = new_sender()
     say(other, "hello")
     # Under the REST channel's body limit, so it reaches the parser.
     long_command = "/" + "ask_pain " * 12000
     with ThreadPoolExecutor(2) as pool:
         started = time.monotonic()
-        long_reply = pool.submit(say, f"long-{uuid.uuid4().hex[:8]}", long_command)
+        long_reply = pool.submit(say, new_sender(), long_command)
         time.sleep(0.2)
         other_wait = pool.submit(timed_say, say, other, "does it hurt?").result()
         replies = long_reply.result()
@@ -75,9 +76,9 @@ def test_a_long_typed_command_is_answered_at_once_and_holds_no_one_up(
 
 def test_a_2_mb_typed_command_gets_an_answer_at_once_and_holds_no_one_up(
         servers: Servers, say: Say) -> None:
-    other = f"other-{uuid.uuid4().hex[:8]}"
+    other = new_sender()
     say(other, "hello")
-    body = json.dumps({"sender": f"huge-{uuid.uuid4().hex[:8]}",
+    body = json.dumps({"sender": new_sender(),
                        "message": "/" + "x" * 2_000_000}).encode()
     with ThreadPoolExecutor(2) as pool:
         huge = pool.submit(send, servers.rasa_port, "POST", "/webhooks/rest/webhook",
@@ -96,7 +97,7 @@ def test_a_2_mb_typed_command_gets_an_answer_at_once_and_holds_no_one_up(
 def test_an_unreadable_typed_command_gets_the_typed_command_reply_and_stays_out_of_the_log(
         template: str, servers: Servers, say: Say, expected_reply: Callable[[str], str]) -> None:
     marker = f"zebrafinch{uuid.uuid4().hex[:8]}"
-    sender = f"typed-{uuid.uuid4().hex[:8]}"
+    sender = new_sender()
     say(sender, "hello")
     replies = texts(say(sender, template.format(marker=marker)))
     if not template.startswith("\x00"):  # the guarded turn knows "/" only at the very start
