@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from analytics.masking import mask
 from analytics.topics import (
     CANNOT_ANSWER, HANDOFF_REASONS, SCREENING_SOURCES, UNANSWERED_REASONS, UNREADABLE_REPLIES,
-    URGENT, topic_name,
+    URGENT, channel_of, topic_name,
 )
 
 Event = Mapping[str, Any]
@@ -110,7 +110,7 @@ def _read_conversation(tally: _Tally, sender: str, events: Iterable[Event]) -> N
         elif kind == "user":
             _close_turn(tally, turn, sender)
             day = tally.day(float(event.get("timestamp") or 0))
-            channel = event.get("input_channel") or "unknown"
+            channel = channel_of(event)
             tally.conversations.add(sender)
             tally.day_conversations[day].add(sender)
             tally.channel_conversations[channel].add(sender)

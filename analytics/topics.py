@@ -1,6 +1,6 @@
 """Readable names for what patients ask (intents) and for the replies the report counts."""
 
-from typing import Dict
+from typing import Any, Dict
 
 INTENT_TOPICS: Dict[str, str] = {
     "ask_what_is": "What microneedling is",
@@ -80,6 +80,18 @@ CHANNEL_NAMES: Dict[str, str] = {
     "telegram": "Telegram",
     "cmdline": "Terminal (make shell)",
 }
+
+
+# `make shell` (scripts/chat.py) talks to the REST channel and says so in the metadata.
+SHELL_CLIENT = "make-shell"
+
+
+def channel_of(user_event: Dict[str, Any]) -> str:
+    """The channel a stored user event came from, `make shell`'s chats apart from the REST API's."""
+    channel = user_event.get("input_channel") or "unknown"
+    if channel == "rest" and (user_event.get("metadata") or {}).get("client") == SHELL_CLIENT:
+        return "cmdline"
+    return channel
 
 
 def channel_name(channel: str) -> str:

@@ -8,8 +8,10 @@ import urllib.error
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-# The report counts these conversations apart from patients' (analytics/).
-METADATA = {"client": "make-shell"}
+from analytics.topics import SHELL_CLIENT
+
+# The report counts these conversations apart from the REST API's (analytics/topics.py).
+METADATA = {"client": SHELL_CLIENT}
 
 
 def send(url: str, sender: Optional[str], message: str) -> Tuple[List[Dict], str]:
@@ -36,10 +38,13 @@ def main() -> None:
         text = line.strip()
         if text.isdigit() and 0 < int(text) <= len(buttons):
             text = buttons[int(text) - 1]["payload"]
+        started = sender is None
         try:
             replies, sender = send(args.url, sender, text)
         except urllib.error.URLError as error:
             sys.exit(f"Cannot reach the assistant at {args.url} ({error}). Is `make run` running?")
+        if started:  # what `make delete-conversation SENDER=...` needs
+            print(f"(conversation {sender})")
         buttons = []
         for reply in replies:
             if "text" in reply:

@@ -23,7 +23,6 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import aiohttp
 
-from scripts.bench_client import new_sender
 from scripts.serve import DEFAULT_MODEL, Servers, free_port, running_servers
 
 HANDOFF_TEXT = "can I talk to a real person?"
@@ -74,24 +73,19 @@ class LoadResult:
 
 
 async def first_message(session: aiohttp.ClientSession, url: str, text: str) -> Sent:
-    """Open a new conversation with `text`; the only place that knows how its id is chosen.
-
-    The client picks the id (`sender`) and Rasa echoes it as each reply's `recipient_id`;
-    with server-issued ids, drop `sender` from the body and keep the reply's id.
-    """
+    """Open a new conversation with `text`: no `sender`, so the REST channel issues the
+    conversation's id (channels/conversation_ids.py) and names it in X-Conversation-Id."""
     sent = Sent(text)
-    sender = new_sender("handoff-load")
     try:
-        async with session.post(url, json={"sender": sender, "message": text}) as response:
+        async with session.post(url, json={"message": text}) as response:
             sent.status = response.status
+            sent.conversation_id = response.headers.get("X-Conversation-Id")
             body = await response.read()
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         sent.error = type(error).__name__
         return sent
     if sent.status == 200:
         sent.replies = json.loads(body.decode("utf-8"))
-        sent.conversation_id = next(
-            (r["recipient_id"] for r in sent.replies if r.get("recipient_id")), sender)
     return sent
 
 

@@ -15,6 +15,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from analytics.topics import channel_of
 from scripts.serve import Servers
 from test_conversation_rest import first_turn
 from test_sms import post, sms_form
@@ -203,3 +204,15 @@ def test_nothing_in_the_report_identifies_a_patient(
         # Days only: no time of day anywhere.
         assert not re.search(r"\b\d{1,2}:\d{2}\b", text)
     assert "<script" not in report["page"] and "<link" not in report["page"]
+
+
+def test_a_chat_from_make_shell_is_counted_as_the_terminal(
+        servers: Servers, stored_events: Any) -> None:
+    result = subprocess.run([sys.executable, "-m", "scripts.chat", "--url", servers.rest_url],
+                            input="does it hurt?\nthanks\n", cwd=PROJECT_ROOT, text=True,
+                            capture_output=True, timeout=120, check=True)
+    assert "bot>" in result.stdout, result.stdout
+    sender = re.search(r"rest:[\w.-]+", result.stdout)
+    assert sender, result.stdout
+    users = stored_events(sender.group(0), "user")
+    assert len(users) == 2 and {channel_of(event) for event in users} == {"cmdline"}

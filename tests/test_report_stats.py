@@ -159,3 +159,15 @@ def test_a_huge_message_is_cut_before_it_is_masked(
     assert seen and max(seen) <= stats.MAX_MASKED_CHARS <= 2_000
     (question,) = report.unanswered_questions
     assert question["text"].startswith("write to [email] how much does it cost")
+
+
+def test_chats_from_make_shell_are_counted_as_the_terminal_not_the_rest_api() -> None:
+    # scripts/chat.py posts to the REST channel with metadata saying it is `make shell`.
+    shell = turn(DAY1, "does it hurt?", "ask_pain", "utter_pain")
+    shell[0]["metadata"] = {"client": "make-shell"}
+    conversations = {"rest:a": [*session_start(DAY1), *shell],
+                     "rest:b": [*session_start(DAY1), *turn(DAY1, "hi", "greet", "utter_greet")]}
+    report = summarise(conversations.items())
+    assert report.per_channel == {"cmdline": {"conversations": 1, "messages": 1},
+                                  "rest": {"conversations": 1, "messages": 1}}
+    assert "Terminal (make shell)" in render(report, "Clinic", "2026-03-02")
