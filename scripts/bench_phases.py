@@ -13,7 +13,6 @@ import os
 import signal
 import statistics
 import time
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from scripts.bench import WORKDIR

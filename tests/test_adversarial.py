@@ -18,14 +18,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Optional, Tuple
 
-import socketio
-
 from channels import conversation_ids
 from fake_providers import FakeProviders
 from rest_conversations import new_sender
 from scripts.serve import Servers
 from server_logs import log_sizes, logged_since
 from test_sms import new_phone, post as post_sms, sms_form
+from widget_client import widget_client
 
 PATIENT_DEADLINE_S = 2.0
 SLOW_SOCKETS = 60
@@ -109,11 +108,8 @@ def attacks(servers: Servers, victim: str, victim_sid: str) -> List[Callable[[],
 
 async def socket_attacks(servers: Servers, victim: str) -> List[Dict]:
     """Odd Socket.IO events, rooms and foreign session ids; every reply one socket got."""
-    heard: List[Dict] = []
-    client = socketio.AsyncClient()
-    client.on("bot_uttered", lambda data: heard.append(data))
-    await client.connect(servers.socket_url, headers={"Origin": servers.env["WEB_ORIGIN"]},
-                         transports=["websocket"])
+    widget = await widget_client(servers)
+    client = widget.client
     try:
         for payload in ([], 42, "x" * 50_000, {"session_id": {"a": 1}}, {"session_id": victim},
                         {"session_id": ["a"] * 1000}):
@@ -125,8 +121,8 @@ async def socket_attacks(servers: Servers, victim: str) -> List[Dict]:
             await client.emit("user_uttered", payload)
         await asyncio.sleep(3)
     finally:
-        await client.disconnect()
-    return heard
+        await widget.disconnect()
+    return widget.heard
 
 
 def slow_sockets(servers: Servers, count: int, stop: threading.Event) -> None:

@@ -2,12 +2,11 @@
 replies as over REST, and payloads Rasa's own handler would crash on are ignored."""
 
 import asyncio
-from typing import Any, Dict, List
-
-import socketio
+from typing import Any, List
 
 from scripts.serve import Servers
 from server_logs import log_sizes, logged_since
+from widget_client import widget_client
 
 
 SESSION = object()  # in a payload: the session id the server confirmed
@@ -15,38 +14,18 @@ SESSION = object()  # in a payload: the session id the server confirmed
 
 async def exchange(servers: Servers, messages: List[Any]) -> List[List[str]]:
     """Send each payload as the widget does and collect the bot's texts for each."""
-    client = socketio.AsyncClient()
-    received: asyncio.Queue = asyncio.Queue()
-    confirmed: asyncio.Queue = asyncio.Queue()
-    client.on("bot_uttered", lambda data: received.put_nowait(data))
-    client.on("session_confirm", lambda data: confirmed.put_nowait(data))
-    origin = servers.env["WEB_ORIGIN"].split(",")[0]
-    await client.connect(servers.socket_url, headers={"Origin": origin},
-                         transports=["websocket"])
+    widget = await widget_client(servers)
     try:
-        await client.emit("session_request", {"session_id": None})
-        session_id = await asyncio.wait_for(confirmed.get(), timeout=8)
+        session_id = await widget.start_session()
         answers = []
         for payload in messages:
             if isinstance(payload, dict):
                 payload = {key: session_id if value is SESSION else value
                            for key, value in payload.items()}
-            await client.emit("user_uttered", payload)
-            texts: List[str] = []
-            try:
-                while True:  # the replies of one message arrive together; then a pause
-                    data: Dict = await asyncio.wait_for(received.get(), timeout=8)
-                    texts.append(data.get("text", ""))
-                    if received.empty():
-                        await asyncio.sleep(0.5)
-                        if received.empty():
-                            break
-            except asyncio.TimeoutError:
-                pass
-            answers.append(texts)
+            answers.append([reply.get("text", "") for reply in await widget.replies_to(payload)])
         return answers
     finally:
-        await client.disconnect()
+        await widget.disconnect()
 
 
 def test_odd_widget_messages_get_clear_replies_and_the_chat_goes_on(servers: Servers) -> None:

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
-import socketio
+from widget_client import widget_client
 
 from channels import conversation_ids
 from fake_providers import FakeProviders
@@ -105,22 +105,11 @@ def test_rest_cannot_continue_a_widget_conversation_or_an_id_it_made_up(servers:
         assert stored_texts(servers, sender) == []
 
 
-async def widget_client(servers: Servers) -> Tuple[socketio.AsyncClient, List[str], List[Dict]]:
-    """A connected widget socket, with the session ids confirmed to it and the replies it hears."""
-    client = socketio.AsyncClient()
-    confirmed: List[str] = []
-    replies: List[Dict] = []
-    client.on("session_confirm", lambda data: confirmed.append(data))
-    client.on("bot_uttered", lambda data: replies.append(data))
-    await client.connect(servers.socket_url, headers={"Origin": servers.env["WEB_ORIGIN"]},
-                         transports=["websocket"])
-    return client, confirmed, replies
-
-
 async def widget_session(servers: Servers, requests: List[Any],
                          messages: List[Dict[str, Any]]) -> Tuple[List[str], List[Dict]]:
     """Ask for each session in turn, send the messages; the confirmed ids and replies."""
-    client, confirmed, replies = await widget_client(servers)
+    widget = await widget_client(servers)
+    client, confirmed, replies = widget.client, widget.confirmed, widget.heard
     try:
         for request in requests:
             await client.emit("session_request", request)
@@ -158,7 +147,8 @@ def test_a_widget_continues_an_issued_session_and_is_in_one_room_at_a_time(serve
 
     # A socket that asks for another conversation leaves the first one's room.
     async def switch_and_listen() -> Tuple[List[str], List[Dict]]:
-        listener, confirmed, heard = await widget_client(servers)
+        widget = await widget_client(servers)
+        listener, confirmed, heard = widget.client, widget.confirmed, widget.heard
         try:
             await listener.emit("session_request", {"session_id": first})
             await asyncio.sleep(0.5)

@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Callable, Dict, List
 
-import socketio
 
 from actions.log_privacy import conversation_ref
 from fake_providers import FACEBOOK_APP_SECRET, SLACK_SIGNING_SECRET, FakeProviders
@@ -19,6 +18,7 @@ from test_messaging_apps import (
 )
 from test_sms import new_phone, post as post_sms, sms_form
 from rest_conversations import new_sender
+from widget_client import widget_client
 
 
 def test_logs_hold_no_text_no_slot_value_and_only_hashed_conversation_ids(
@@ -78,16 +78,10 @@ def test_no_log_line_holds_text_a_phone_number_or_a_reversible_id_on_any_channel
 
 
 async def widget_messages(servers: Servers, messages: List[str]) -> None:
-    client = socketio.AsyncClient()
-    confirmed: asyncio.Queue = asyncio.Queue()
-    client.on("session_confirm", lambda data: confirmed.put_nowait(data))
-    await client.connect(servers.socket_url, headers={"Origin": servers.env["WEB_ORIGIN"]},
-                         transports=["websocket"])
+    widget = await widget_client(servers)
     try:
-        await client.emit("session_request", {"session_id": None})
-        session_id = await asyncio.wait_for(confirmed.get(), timeout=8)
+        session_id = await widget.start_session()
         for message in messages:
-            await client.emit("user_uttered", {"session_id": session_id, "message": message})
-            await asyncio.sleep(1)
+            await widget.replies_to({"session_id": session_id, "message": message})
     finally:
-        await client.disconnect()
+        await widget.disconnect()

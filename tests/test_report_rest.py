@@ -73,7 +73,6 @@ def conversations(servers: Servers) -> Dict[str, Any]:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read().decode("utf-8"))
 
-    run = uuid.uuid4().hex[:10]
     senders = {"a": new_sender(), "b": new_sender(), "c": new_sender(),
                "sms": "+1555" + str(uuid.uuid4().int)[:7]}
     replies = {
