@@ -7,6 +7,11 @@ the screening's questions as a response.
   `knowledge/contraindications.yml`, chosen by the `screening_question` slot that the form's
   validation sets. An action on the action server used to do this: a round trip on every
   screening turn (docs/benchmark.md).
+- The honest reply `utter_cannot_answer` gets one variation per topic of
+  `knowledge/answerability.yml`: "Our article doesn't say {not_said}. What it does say:"
+  and that topic's answer, copied from its response here, chosen by the `related_topic`
+  slot that nlu_components/answerability.py sets from the message; its own text in
+  domain.yml stays the reply to everything else.
 """
 
 import sys
@@ -15,6 +20,9 @@ from typing import Any, Dict, List
 
 import yaml
 
+from actions.answerability import (
+    ANSWERABILITY_PATH, Answerability, AnswerabilityError, load_answerability,
+)
 from actions.clinic_config import CLINIC_CONFIG_PATH, ClinicConfigError, load_clinic_config
 from actions.contraindication_rules import RULES_PATH, Rules, RulesError, load_rules
 
@@ -55,15 +63,67 @@ def screening_domain(rules: Rules) -> Dict[str, Any]:
     return {"version": "3.1", "responses": {QUESTION_RESPONSE: variations}}
 
 
+CANNOT_ANSWER = "utter_cannot_answer"
+NOT_SAID_SLOT = "not_said"
+RELATED_SLOT = "related_topic"
+# The slot's value when nothing is related: the article says nothing relevant.
+NO_RELATED_TOPIC = "none"
+# An SMS answer that is cut short says this; in a "what it does say" quote it is left out.
+SMS_MORE_PROMPT = "Reply MORE for the full answer."
+
+
+def _said(text: str) -> str:
+    return " ".join(text.replace(SMS_MORE_PROMPT, "").split())
+
+
+def answerability_domain(answerability: Answerability, domain: Dict[str, Any]) -> Dict[str, Any]:
+    """A domain fragment: the slots the answerability component fills, and the honest reply
+    with a variation per related topic (web and SMS), then domain.yml's own variations."""
+    responses = domain["responses"]
+    variations: List[Dict[str, Any]] = []
+    for intent, topic in answerability.topics.items():
+        condition = [{"type": "slot", "name": RELATED_SLOT, "value": intent}]
+        for answer in responses[topic.response]:
+            variation: Dict[str, Any] = {
+                "condition": [dict(item) for item in condition],
+                "text": f"Our article doesn't say {{{NOT_SAID_SLOT}}}. What it does say: "
+                        f"{_said(answer['text'])}"}
+            if answer.get("channel"):
+                variation["channel"] = answer["channel"]
+            variations.append(variation)
+    variations.append({
+        "condition": [{"type": "slot", "name": RELATED_SLOT, "value": NO_RELATED_TOPIC}],
+        "text": f"Our article doesn't say {{{NOT_SAID_SLOT}}}. Please contact the clinic on "
+                "{clinic_phone} ({clinic_opening_hours}) or book a consultation at "
+                "{clinic_booking_url}."})
+    slots = {name: {"type": "text", "influence_conversation": False,
+                    "mappings": [{"type": "from_entity", "entity": name}]}
+             for name in (NOT_SAID_SLOT, RELATED_SLOT)}
+    return {"version": "3.1", "entities": [NOT_SAID_SLOT, RELATED_SLOT], "slots": slots,
+            "responses": {CANNOT_ANSWER: variations + list(responses[CANNOT_ANSWER])}}
+
+
 def build_domain(out_dir: Path = BUILD_DOMAIN_DIR, config_path: Path = CLINIC_CONFIG_PATH,
-                 rules_path: Path = RULES_PATH) -> Path:
+                 rules_path: Path = RULES_PATH,
+                 answerability_path: Path = ANSWERABILITY_PATH) -> Path:
     """Write the assembled domain folder and return it."""
     config = load_clinic_config(config_path)
     rules = load_rules(rules_path)
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    answerability = load_answerability(answerability_path, responses=list(domain["responses"]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(out_dir / "domain.yml", (PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    # utter_cannot_answer is written whole in answerability.yml: Rasa keeps one file's copy.
+    domain["responses"] = {name: variations for name, variations in domain["responses"].items()
+                           if name != CANNOT_ANSWER}
+    _write_if_changed(out_dir / "domain.yml",
+                      "# Generated from domain.yml by scripts/build_domain.py.\n"
+                      + yaml.safe_dump(domain, sort_keys=False, allow_unicode=True, width=100))
     _write_if_changed(out_dir / "clinic.yml", _fragment(clinic_domain(config.as_slots()), config_path))
     _write_if_changed(out_dir / "screening.yml", _fragment(screening_domain(rules), rules_path))
+    _write_if_changed(out_dir / "answerability.yml",
+                      _fragment(answerability_domain(answerability, yaml.safe_load(
+                          (PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))),
+                          answerability_path))
     return out_dir
 
 
@@ -85,3 +145,5 @@ if __name__ == "__main__":
         sys.exit(f"Cannot start: the clinic config is invalid.\n{error}")
     except RulesError as error:
         sys.exit(f"Cannot start: the contraindication rules are invalid.\n{error}")
+    except AnswerabilityError as error:
+        sys.exit(f"Cannot start: knowledge/answerability.yml is invalid.\n{error}")

@@ -2,6 +2,7 @@
 tracker store of their own: the counts in the page and its JSON, and nothing identifying."""
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -205,10 +206,11 @@ def test_nothing_in_the_report_identifies_a_patient(
     assert "<script" not in report["page"] and "<link" not in report["page"]
 
 
-def test_a_chat_from_make_shell_is_counted_as_the_terminal(
+def test_make_shell_talks_to_rasa_port_and_its_chat_is_counted_as_the_terminal(
         servers: Servers, stored_events: Any) -> None:
-    result = subprocess.run([sys.executable, "-m", "scripts.chat", "--url", servers.rest_url],
+    result = subprocess.run(["make", "--no-print-directory", "shell"],
                             input="does it hurt?\nthanks\n", cwd=PROJECT_ROOT, text=True,
+                            env={**os.environ, "RASA_PORT": str(servers.rasa_port)},
                             capture_output=True, timeout=120, check=True)
     assert "bot>" in result.stdout, result.stdout
     sender = re.search(r"rest:[\w.-]+", result.stdout)

@@ -1,0 +1,87 @@
+"""Rasa adapter: a question that asks for something no answer of the article contains is
+read as `out_of_scope`, with what the article does not say and the topic it does say
+something relevant about (actions/answerability.py, knowledge/answerability.yml).
+
+It sets the entities `not_said` and `related_topic` on every message, so their slots
+(scripts/build_domain.py) always hold this message's verdict; `utter_cannot_answer` then
+says "Our article doesn't say ... What it does say: ..." from them. Runs after DIET and
+the FallbackClassifier, on the text they read, and before the urgent-symptom check,
+which overrides everything.
+"""
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE, EXTRACTOR, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY, TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.answerability import default_answerability
+from actions.extraction import extract_findings
+
+NOT_SAID_ENTITY = "not_said"
+RELATED_ENTITY = "related_topic"
+# Entity values when the message asks for nothing the article lacks / nothing is related.
+NOTHING = "-"
+NO_RELATED_TOPIC = "none"
+# A statement of the patient's own condition or medication gets the check's verdict.
+STATEMENT_INTENTS = frozenset({"ask_contraindications", "ask_medications", "ask_active_acne"})
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class AnswerabilityClassifier(GraphComponent):
+    """Turns a nearby topic into the honest reply when the question asks for more."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"intent": "out_of_scope"}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.intent = config["intent"]
+        self.answerability = default_answerability()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "AnswerabilityClassifier":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self.process_message(message)
+        return messages
+
+    def process_message(self, message: Message) -> None:
+        not_said, related = NOTHING, NOTHING
+        text = message.get(TEXT) or ""
+        intent = message.get(INTENT) or {}
+        ranking = [(item.get(INTENT_NAME_KEY), item.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                   for item in message.get(INTENT_RANKING_KEY) or []]
+        top = intent.get(INTENT_NAME_KEY)
+        if top and (not ranking or ranking[0][0] != top):
+            ranking = [(top, intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0), *ranking]
+        verdict = None
+        if text and not text.startswith("/"):
+            verdict = self.answerability.judge(text, ranking)
+        if verdict is not None and top in STATEMENT_INTENTS and extract_findings(text):
+            verdict = None
+        if verdict is not None:
+            not_said, related = verdict.says, verdict.related or NO_RELATED_TOPIC
+            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 1.0
+            honest = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: confidence}
+            others = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score}
+                      for name, score in ranking if name != self.intent]
+            message.set(INTENT, honest, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [honest, *others], add_to_output=True)
+        entities = [entity for entity in message.get(ENTITIES) or []
+                    if entity.get(ENTITY_ATTRIBUTE_TYPE) not in (NOT_SAID_ENTITY, RELATED_ENTITY)]
+        for name, value in ((NOT_SAID_ENTITY, not_said), (RELATED_ENTITY, related)):
+            entities.append({ENTITY_ATTRIBUTE_TYPE: name, ENTITY_ATTRIBUTE_VALUE: value,
+                             ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0,
+                             EXTRACTOR: type(self).__name__})
+        message.set(ENTITIES, entities, add_to_output=True)
