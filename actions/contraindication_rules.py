@@ -33,6 +33,9 @@ class Condition:
     when_unsure: str
     article: str
     synonyms: Tuple[str, ...]
+    # Lasts for years (eczema, psoriasis, rosacea): said to have started in the past, it
+    # is still current unless the patient says it has gone.
+    chronic: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,14 @@ def _outcome(section: Dict[str, Any], key: str, where: str, problems: List[str],
 def _grounded(sentence: str, where: str, problems: List[str]) -> None:
     if sentence and ungrounded_sentences(sentence):
         problems.append(f"{where}: not a sentence of the article: {sentence!r}")
+
+
+def _flag(section: Dict[str, Any], key: str, where: str, problems: List[str]) -> bool:
+    value = section.get(key, False)
+    if not isinstance(value, bool):
+        problems.append(f"{where}: '{key}' must be true or false")
+        return False
+    return value
 
 
 def parse_rules(raw: Any, source: str = "rules") -> Rules:
@@ -132,6 +143,7 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
             when_unsure=_outcome(section, "when_unsure", where, problems, allow_ignored=True),
             article=article,
             synonyms=tuple(s.strip() for s in synonyms),
+            chronic=_flag(section, "chronic", where, problems),
         )
     if not conditions:
         problems.append("conditions: at least one condition is needed")

@@ -179,6 +179,7 @@ _LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
     ("my aunt", "FAMILY", "FORWARD"),
     ("my uncle", "FAMILY", "FORWARD"),
     ("my cousin", "FAMILY", "FORWARD"),
+    ("my twin", "FAMILY", "FORWARD"),
     ("my gran", "FAMILY", "FORWARD"),
     ("my grandma", "FAMILY", "FORWARD"),
     ("my grandmother", "FAMILY", "FORWARD"),
@@ -279,7 +280,23 @@ _GENERIC_MEDICATION = {"medication", "medications", "medicine", "medicines", "me
                        "pills", "tablets", "prescription"}
 # How many words before a "... word" target its required word may stand.
 _WINDOW = 6
-_ENDED = {"anymore", "any more", "not anymore", "no longer"}
+_ENDED = {"anymore", "any more", "not anymore", "no longer", "is gone", "gone now", "it's gone",
+          "its gone"}
+
+# Said of a chronic condition (eczema, psoriasis, rosacea), only these make it past: a
+# diagnosis date or "as a kid" alone is not a recovery. Looked for after the mention,
+# anywhere in the message ("had eczema as a kid, but it cleared up years ago").
+_RESOLVED = re.compile(
+    r"\b(gone|cleared|clear now|clear since|clear for|went away|gone away|healed|grew out of|"
+    r"grown out of|outgrew|no longer|not anymore|anymore|any more|none since|none for|"
+    r"not since|nothing (at all )?since|never came back|(hasn'?t|has not|never) come back|"
+    r"haven'?t had it|not had it|in remission|cured|got rid of|resolved|disappeared|"
+    r"fine now|stopped having)\b")
+# ... unless the patient says it did not go ("it never really went away").
+_NOT_RESOLVED = re.compile(
+    r"\b(never|not|hasn'?t|has not|didn'?t|did not|won'?t|doesn'?t|never really|not really|"
+    r"hasn'?t really) (really |fully |completely |totally )?(gone|cleared|went away|gone away|"
+    r"go away|healed|clear(ed)? up)\b")
 
 # medspaCy defaults written for clinical notes that misread patients' words:
 # "fragrance free" is not a negation, "worried about my rosacea" is not uncertainty,
@@ -357,7 +374,8 @@ class Extractor:
     """
 
     def __init__(self, synonyms: Mapping[str, Sequence[str]], not_findings: Sequence[str] = (),
-                 generic_label: Optional[str] = None, specific_labels: Sequence[str] = ()) -> None:
+                 generic_label: Optional[str] = None, specific_labels: Sequence[str] = (),
+                 chronic_labels: Sequence[str] = ()) -> None:
         import spacy
         from loguru import logger as loguru_logger
         from medspacy.context import ConTextRule
@@ -367,6 +385,7 @@ class Extractor:
         loguru_logger.remove()
         self.generic_label = generic_label
         self.specific_labels = set(specific_labels)
+        self.chronic_labels = set(chronic_labels)
         self.vocabulary = _fuzzy_vocabulary(synonyms)
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
@@ -429,7 +448,10 @@ class Extractor:
             if entity.label_ == NOT_A_FINDING:
                 continue
             status = self._status(entity, me_too)
-            found += [Mention(label, entity.text, status) for label in labels]
+            found += [Mention(label, entity.text,
+                              self._chronic_status(entity, status, corrected.lower())
+                              if label in self.chronic_labels else status)
+                      for label in labels]
         named = {m.status for m in found if m.condition in self.specific_labels}
         return [m for m in found if not (m.condition == self.generic_label and
                                          m.text.lower() in _GENERIC_MEDICATION and m.status in named)]
@@ -441,13 +463,27 @@ class Extractor:
         specific = [key for key, condition in rules.conditions.items()
                     if generic and condition.question == generic.question and key != generic.key]
         return cls({key: condition.synonyms for key, condition in rules.conditions.items()},
-                   rules.not_findings, generic.key if generic else None, specific)
+                   rules.not_findings, generic.key if generic else None, specific,
+                   [key for key, condition in rules.conditions.items() if condition.chronic])
 
     def _gap_labels_of(self, entity: object) -> List[str]:
         """The labels whose required word stands shortly before this gap target."""
         window = entity.doc[max(entity.sent.start, entity.start - _WINDOW):entity.start].text.lower()
         return [label for label, words in self.gap_labels.get(entity.text.lower(), {}).items()
                 if any(re.search(rf"\b{re.escape(word)}\b", window) for word in words)]
+
+    @staticmethod
+    def _chronic_status(entity: object, status: str, text: str) -> str:
+        """A chronic condition is past only when the patient says it went; a diagnosis
+        date alone is not a recovery ("diagnosed with rosacea a few years ago")."""
+        if status not in (CURRENT, PAST):
+            return status
+        after = text[entity.start_char:]
+        if _RESOLVED.search(after) and not _NOT_RESOLVED.search(after):
+            return PAST
+        if status == PAST and any(m.category == "POSSIBLE_EXISTENCE" for m in entity._.modifiers):
+            return UNSURE
+        return CURRENT
 
     @staticmethod
     def _status(entity: object, me_too: bool) -> str:

@@ -87,7 +87,11 @@ def test_short_answers(text: str, kind: Optional[str]) -> None:
         ("skin_condition", "no", True, []),
         ("skin_condition", "no eczema", True, []),
         ("skin_condition", "not sure", True, [("eczema_psoriasis_or_rosacea", "unsure")]),
-        ("skin_condition", "I had eczema as a kid", True, [("eczema", "past")]),
+        # Eczema is chronic: had as a kid is current unless it went.
+        ("skin_condition", "I had eczema as a kid", True, [("eczema", "current")]),
+        ("skin_condition", "I had eczema as a kid, none since", True, [("eczema", "past")]),
+        ("skin_condition", "yes, I was diagnosed with rosacea a few years ago", True,
+         [("rosacea", "current")]),
         ("skin_condition", "purple", False, []),
         ("breakout", "yes", True, [("active_acne", "current")]),
         ("medication", "yes", True, [("other_medication", "current")]),
