@@ -12,9 +12,10 @@ from actions.clinic_config import ClinicConfig, load_clinic_config
 from actions.contraindication_rules import NOT_RECOMMENDED, Rules, load_rules
 from actions.extraction import default_extractor, patient_findings
 from actions.log_privacy import conversation_ref
+from actions.answerability import UNANSWERED_INTENTS, default_answerability
 from actions.screening import (
-    Finding, answer_question, answered_questions, assess, decided, from_slot,
-    next_question, questions_covered, reply_text, to_slot,
+    Finding, answer_question, answered_questions, assess, decided, from_slot, is_question,
+    next_question, questions_covered, reply_text, to_slot, unread_reply,
 )
 
 logger = logging.getLogger(__name__)
@@ -24,13 +25,11 @@ RULES: Rules = load_rules()
 CLINIC: ClinicConfig = load_clinic_config()
 EXTRACTOR = default_extractor()
 
-# Questions about contraindications that also carry answers ("I'm on Accutane, is that ok?"),
-# so during the screening they reach the form instead of interrupting it.
-SCREENING_TOPICS = {
-    "ask_contraindications": "utter_contraindications",
-    "ask_medications": "utter_medications",
-    "ask_active_acne": "utter_active_acne",
-}
+# Each topic's answer (knowledge/answerability.yml): during the screening every message
+# reaches the form first, and one that is not an answer but a question gets this.
+TOPIC_RESPONSES = {intent: topic.response for intent, topic in default_answerability().topics.items()}
+NOT_READ = ("Sorry, I didn't catch that. Please answer yes, no or not sure (or name the "
+            "condition or medication), or pick one of the buttons.")
 
 
 def log_run(action: str, tracker: Tracker) -> None:
@@ -104,6 +103,7 @@ class ActionStartScreening(Action):
             SlotSet("screening_answered", answered),
             SlotSet("screening_question", None if done else question),
             SlotSet("screening_answer", done),
+            SlotSet("screening_unread", 0),
         ]
 
 
@@ -131,20 +131,33 @@ class ValidateScreeningForm(FormValidationAction):
         findings = list(dict.fromkeys(findings + new_findings))
         if not ok:
             intent = tracker.latest_message.get("intent", {}).get("name")
-            if intent in SCREENING_TOPICS and not new_findings:
-                dispatcher.utter_message(response=SCREENING_TOPICS[intent])
-            else:
-                dispatcher.utter_message(
-                    text="Sorry, I didn't catch that. Please answer yes, no or not sure "
-                         "(or name the condition or medication).")
-            return {"screening_answer": None, "screening_findings": to_slot(findings)}
+            asked_back = is_question(text) and not new_findings
+            if asked_back and intent in TOPIC_RESPONSES:
+                dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
+            elif asked_back and intent in UNANSWERED_INTENTS:
+                # Says what the article does not say, as outside the check (the slots of
+                # nlu_components/answerability.py are set for this message).
+                dispatcher.utter_message(response="utter_cannot_answer")
+            if asked_back:
+                # A question back is answered and does not count against the patient.
+                return {"screening_answer": None, "screening_findings": to_slot(findings)}
+            unread = int(tracker.get_slot("screening_unread") or 0) + 1
+            move_on, findings, answered = unread_reply(RULES, question, findings, answered, unread)
+            if not move_on:
+                dispatcher.utter_message(text=NOT_READ)
+                return {"screening_answer": None, "screening_findings": to_slot(findings),
+                        "screening_unread": unread}
+            dispatcher.utter_message(text="I'll note that as not sure and go on.")
+            new_findings = []
 
         answered = list(dict.fromkeys(answered + [question] + answered_questions(RULES, new_findings)))
         following = next_question(RULES, answered)
         if following is None or decided(RULES, findings):
-            return self._finish(dispatcher, findings, answered, skipped=following is not None)
+            return {**self._finish(dispatcher, findings, answered, skipped=following is not None),
+                    "screening_unread": 0}
         return {"screening_answer": None, "screening_findings": to_slot(findings),
-                "screening_answered": answered, "screening_question": following}
+                "screening_answered": answered, "screening_question": following,
+                "screening_unread": 0}
 
     @staticmethod
     def _finish(dispatcher: CollectingDispatcher, findings: List[Finding], answered: List[str],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from actions.contraindication_rules import IGNORED, NO_CONTRAINDICATION, NOT_RECOMMENDED, Rules
-from actions.extraction import CURRENT, NEGATED, PAST, UNSURE, Mention, patient_findings
+from actions.extraction import CURRENT, FAMILY, NEGATED, PAST, UNSURE, Mention, patient_findings
 
 Finding = Tuple[str, str]
 YES, NO = "yes", "no"
@@ -28,6 +28,25 @@ _YES_WORDS = re.compile(
     r"^\W*(yes+|yeah|yea|yep|yup|ya|y|sure|correct|definitely|absolutely|of course|"
     r"i do|i am|i have|i'?m on|i take|i use|affirmative|ok|okay|true|right)\b"
 )
+
+
+# "my sister has eczema but I don't": someone else's condition, and not the patient's.
+_NOT_ME = re.compile(
+    r"\b(i don'?t|i do not|i haven'?t|i have not|i'?m not|i am not|not me|i'?m fine|i am fine|"
+    r"i'?m ok(ay)?|none myself|not myself|i never|i'?ve never|i dont)\b")
+_QUESTION_WORDS = ("what", "how", "when", "why", "who", "where", "which", "does", "do", "is",
+                   "are", "can", "could", "will", "would", "should", "shall", "am")
+# Replies to one question that the check could not read as an answer before it records
+# "not sure" and moves on: a patient is never asked the same question a third time.
+MAX_UNREAD_REPLIES = 2
+
+
+def is_question(text: str) -> bool:
+    """A question back to the assistant ("wait, does it hurt?"), not an attempt at an answer."""
+    lowered = text.strip().lower()
+    words = re.findall(r"[a-z']+", lowered)
+    openers = words[:2] if words[:1] in (["wait"], ["ok"], ["okay"], ["so"], ["and"], ["but"]) else words[:1]
+    return lowered.endswith("?") or any(word in _QUESTION_WORDS for word in openers)
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,9 @@ def answer_question(
         return True, findings
     if any(m.status == NEGATED and rules.conditions[m.condition].question == question for m in mentions):
         return True, findings
+    if any(m.status == FAMILY and rules.conditions[m.condition].question == question for m in mentions) \
+            and _NOT_ME.search(text.lower()):
+        return True, findings
     kind = yes_no_unsure(text)
     yes_means = rules.questions[question].yes_means
     if findings and kind != NO:
@@ -131,6 +153,16 @@ def answer_question(
     if kind == NO:
         return True, findings
     return False, findings
+
+
+def unread_reply(rules: Rules, question: str, findings: List[Finding], answered: List[str],
+                 unread: int) -> Tuple[bool, List[Finding], List[str]]:
+    """After a reply the check could not read: whether to move on, and the findings and
+    answered questions then. The second unread reply to a question records "not sure"."""
+    if unread < MAX_UNREAD_REPLIES:
+        return False, findings, answered
+    unsure = (rules.questions[question].yes_means, UNSURE)
+    return True, list(dict.fromkeys(findings + [unsure])), list(dict.fromkeys(answered + [question]))
 
 
 def to_slot(findings: Iterable[Finding]) -> List[str]:
