@@ -13,8 +13,8 @@ from actions.contraindication_rules import (
 )
 from actions.extraction import Extractor, default_extractor
 from actions.screening import (
-    NO, UNSURE, YES, answer_question, answered_questions, assess, from_slot, next_question,
-    reply_text, to_slot, yes_no_unsure,
+    NO, UNSURE, YES, answer_question, answered_questions, assess, from_slot, is_question,
+    next_question, reply_text, to_slot, unread_reply, yes_no_unsure,
 )
 
 RULES = load_rules()
@@ -98,12 +98,34 @@ def test_short_answers(text: str, kind: Optional[str]) -> None:
         ("medication", "tretinoin", True, [("drying_medication", "current")]),
         # An answer about another question is kept, and this one is asked again.
         ("skin_condition", "I'm on accutane", False, [("drying_medication", "current")]),
+        # Someone else's condition, and not the patient's: an answer (issue 11's loop).
+        ("skin_condition", "my sister has eczema but I don't", True, []),
+        ("skin_condition", "my mum has rosacea", False, []),
+        ("breakout", "had acne as a teenager, clear for years now", True, [("active_acne", "past")]),
+        ("sensitive_skin", "not sure, some creams sting a little", True, [("sensitive_skin", "unsure")]),
     ],
 )
 def test_answers_to_questions(question: str, text: str, answered: bool,
                               findings: List[Tuple[str, str]]) -> None:
     mentions = default_extractor().mentions(text)
     assert answer_question(RULES, question, text, mentions) == (answered, findings)
+
+
+@pytest.mark.parametrize("text, question", [
+    ("wait, does it hurt?", True), ("how long is the recovery", True), ("what about sun", True),
+    ("is that bad?", True), ("no", False), ("my sister has eczema but I don't", False),
+    ("some creams sting a little", False), ("i do", False), ("I am on accutane", False),
+    ("am i allowed if i'm on accutane", True),
+])
+def test_a_question_back_is_told_from_an_answer(text: str, question: bool) -> None:
+    assert is_question(text) == question
+
+
+def test_a_second_reply_it_cannot_read_records_not_sure_and_moves_on() -> None:
+    findings, answered = [("rosacea", "past")], ["skin_condition"]
+    assert unread_reply(RULES, "sensitive_skin", findings, answered, 1) == (False, findings, answered)
+    assert unread_reply(RULES, "sensitive_skin", findings, answered, 2) == (
+        True, [("rosacea", "past"), ("sensitive_skin", "unsure")], ["skin_condition", "sensitive_skin"])
 
 
 def test_questions_already_answered_are_skipped() -> None:
