@@ -64,6 +64,22 @@ def predict(model_path: Path, examples: Iterable[Tuple[str, str]]) -> List[Predi
     return asyncio.run(parse_all())
 
 
+NEAR_DOMAIN_PATH = HELDOUT_PATH.parent / "near_domain_heldout.yml"
+# What gives a patient the honest "our article doesn't say" (or "I can't answer that").
+HONEST_INTENTS = frozenset({"out_of_scope", FALLBACK})
+
+
+def load_near_domain(path: Path = NEAR_DOMAIN_PATH) -> List[Tuple[str, str]]:
+    """(text, "out_of_scope") for the microneedling questions the article does not answer."""
+    questions = yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
+    return [(question["text"], "out_of_scope") for question in questions]
+
+
+def honesty(predictions: List[Prediction]) -> float:
+    """The share of predictions that give the honest reply rather than an answer."""
+    return sum(p.predicted in HONEST_INTENTS for p in predictions) / len(predictions)
+
+
 def is_correct(expected: str, predicted: str) -> bool:
     return SAME_REPLY.get(predicted, predicted) == expected
 

@@ -14,10 +14,11 @@ def test_config_uses_the_measured_choice() -> None:
     best = chosen(json.loads(REPORT_JSON.read_text()))
     candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
-    # The input guard comes first and the urgent-symptom safety net last, around the
-    # measured pipeline and its fallback.
-    guard, *pipeline, fallback, safety_net = config["pipeline"]
+    # The input guard comes first, then the measured pipeline and its fallback, the
+    # answerability check, and the urgent-symptom safety net last.
+    guard, *pipeline, fallback, answerability, safety_net = config["pipeline"]
     assert guard["name"] == "nlu_components.input_guard.InputGuard"
+    assert answerability["name"] == "nlu_components.answerability.AnswerabilityClassifier"
     assert safety_net["name"] == "nlu_components.urgent_symptoms.UrgentSymptomClassifier"
     assert pipeline == candidate["pipeline"]
     assert fallback["name"] == "FallbackClassifier"

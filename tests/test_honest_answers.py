@@ -1,0 +1,80 @@
+"""Over REST and SMS against the real servers: a question that asks for what the article does
+not say is told so, with what the article does say marked as such; "is it for me?" starts
+the check. (The wording here is the issue's; the held-out sets measure the rest.)"""
+
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+import yaml
+
+from actions.contraindication_rules import load_rules
+from rest_conversations import new_sender
+from test_sms import Text, new_phone, text  # noqa: F401 (the SMS fixture)
+
+Say = Callable[[str, str], List[Dict]]
+QUESTIONS = [question.text for question in load_rules().questions.values()]
+FOR_ME = yaml.safe_load((Path(__file__).parent / "for_me_questions.yml").read_text(
+    encoding="utf-8"))["questions"]
+NOT_SAID = "Our article doesn't say "
+
+
+def texts(replies: List[Dict]) -> List[str]:
+    return [reply["text"] for reply in replies if "text" in reply]
+
+
+def answer(say: Say, message: str) -> str:
+    """The reply to `message` as a new conversation's first question, disclaimer left out."""
+    return texts(say(new_sender(), message))[-1]
+
+
+@pytest.mark.parametrize("message, not_said, topic", [
+    ("which parts of the body can it be used on?", "which parts of the body it can be used on",
+     "utter_benefits"),
+    ("how many sessions of microneedling will i need for my acne scars?",
+     "how many sessions you would need", "utter_scars"),
+    ("how long before microneedling do i have to stop using retinol?",
+     "how long, in minutes, days or weeks or anything about that product", "utter_medications"),
+    ("can i exercise the day after microneedling?", "anything about exercise afterwards",
+     "utter_side_effects"),
+])
+def test_a_question_the_article_does_not_answer_gets_what_it_does_say(
+        say: Say, expected_reply: Callable[[str], str], message: str, not_said: str,
+        topic: str) -> None:
+    reply = answer(say, message)
+    assert reply == f"{NOT_SAID}{not_said}. What it does say: {expected_reply(topic)}"
+
+
+def test_a_price_question_says_the_article_does_not_say_and_gives_the_clinic(say: Say) -> None:
+    reply = answer(say, "how much does microneedling cost?")
+    assert reply.startswith(f"{NOT_SAID}what it costs. Please contact the clinic on ")
+    assert "What it does say" not in reply
+
+
+def test_an_answered_question_still_gets_its_answer(say: Say, expected_reply: Callable[[str], str]) -> None:
+    assert answer(say, "does microneedling hurt?") == expected_reply("utter_pain")
+    assert answer(say, "when can i put makeup back on after microneedling?") == \
+        expected_reply("utter_side_effects")
+
+
+def test_by_sms_the_honest_reply_is_short(text: Text) -> None:  # noqa: F811
+    replies = text(new_phone(), "how many sessions of microneedling will i need?")
+    honest = [reply for reply in replies if reply.startswith(NOT_SAID)]
+    assert honest and len(honest[0]) <= 480, replies
+
+
+def test_is_it_for_me_starts_the_check_and_never_gets_cannot_answer(
+        say: Say, expected_reply: Callable[[str], str]) -> None:
+    cannot = expected_reply("utter_cannot_answer")
+    started, refused = [], []
+    for question in FOR_ME:
+        replies = texts(say(new_sender(), question))
+        if any(q in replies for q in QUESTIONS) or expected_reply("utter_contraindications") in replies:
+            started.append(question)
+        if cannot in replies or any(reply.startswith(NOT_SAID) for reply in replies):
+            refused.append(question)
+    print(f"\n'for me' questions: {len(started)} of {len(FOR_ME)} start the check or get who "
+          f"shouldn't; can't answer: {refused}")
+    assert len(FOR_ME) >= 30
+    assert refused == []
+    assert len(started) >= 0.9 * len(FOR_ME), sorted(set(FOR_ME) - set(started))
