@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from actions.contraindication_rules import Rules, load_rules
+from actions.english_words import spacy_english_words
 
 CURRENT, PAST, UNSURE = "current", "past", "unsure"
 NEGATED, FAMILY, HYPOTHETICAL = "negated", "family", "hypothetical"
@@ -180,6 +181,14 @@ _LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
     ("my uncle", "FAMILY", "FORWARD"),
     ("my cousin", "FAMILY", "FORWARD"),
     ("my twin", "FAMILY", "FORWARD"),
+    # A pet is someone else too ("my dog had a fever").
+    ("my dog", "FAMILY", "FORWARD"),
+    ("my cat", "FAMILY", "FORWARD"),
+    ("my pet", "FAMILY", "FORWARD"),
+    ("my puppy", "FAMILY", "FORWARD"),
+    ("my kitten", "FAMILY", "FORWARD"),
+    ("the dog", "FAMILY", "FORWARD"),
+    ("the cat", "FAMILY", "FORWARD"),
     ("my gran", "FAMILY", "FORWARD"),
     ("my grandma", "FAMILY", "FORWARD"),
     ("my grandmother", "FAMILY", "FORWARD"),
@@ -292,6 +301,12 @@ _RESOLVED = re.compile(
     r"not since|nothing (at all )?since|never came back|(hasn'?t|has not|never) come back|"
     r"haven'?t had it|not had it|in remission|cured|got rid of|resolved|disappeared|"
     r"fine now|stopped having)\b")
+# Past context that means long over, not earlier today (an urgent symptom "I had this
+# morning" still counts; "a reaction once, years ago" does not).
+_LONG_AGO = {"years ago", "as a kid", "as a child", "as a baby", "as a teen", "as a teenager",
+             "when i was younger", "growing up", "in high school", "in my teens", "in my twenties",
+             "in my 20s", "in my thirties", "in my 30s", "last year", "a while ago", "ages ago",
+             "back in"}
 # ... unless the patient says it did not go ("it never really went away").
 _NOT_RESOLVED = re.compile(
     r"\b(never|not|hasn'?t|has not|didn'?t|did not|won'?t|doesn'?t|never really|not really|"
@@ -322,6 +337,8 @@ class Mention:
     condition: str
     text: str
     status: str
+    # Said to be long over ("years ago", "as a kid"), not just earlier today.
+    long_ago: bool = False
 
 
 def _damerau_at_most_one(a: str, b: str) -> bool:
@@ -350,12 +367,14 @@ def _fuzzy_vocabulary(synonyms: Mapping[str, Sequence[str]]) -> Dict[str, str]:
 
 
 def correct_typos(text: str, vocabulary: Dict[str, str]) -> str:
-    """Replace a word one typo away from a one-word synonym (same first letter) with it."""
+    """Replace a word one typo away from a one-word synonym (same first letter) with it;
+    an English word is not a typo ("shaving" is not "shaking")."""
+    english = spacy_english_words()
 
     def fix(match: "re.Match[str]") -> str:
         word = match.group(0)
         lower = word.lower()
-        if len(lower) < 6 or lower in vocabulary:
+        if len(lower) < 6 or lower in vocabulary or lower in english:
             return word
         for known in vocabulary:
             if known[0] == lower[0] and _damerau_at_most_one(lower, known):
@@ -448,9 +467,11 @@ class Extractor:
             if entity.label_ == NOT_A_FINDING:
                 continue
             status = self._status(entity, me_too)
+            long_ago = any(m.category == "HISTORICAL" and m.rule.literal in _LONG_AGO
+                           for m in entity._.modifiers)
             found += [Mention(label, entity.text,
                               self._chronic_status(entity, status, corrected.lower())
-                              if label in self.chronic_labels else status)
+                              if label in self.chronic_labels else status, long_ago)
                       for label in labels]
         named = {m.status for m in found if m.condition in self.specific_labels}
         return [m for m in found if not (m.condition == self.generic_label and

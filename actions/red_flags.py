@@ -61,8 +61,10 @@ class RedFlagMatcher:
         self.extractor = Extractor(red_flags.phrases, red_flags.not_red_flags)
 
     def red_flags(self, text: str) -> List[Mention]:
-        """The patient's own red flags; negated, someone else's and what-ifs are left out."""
-        return [m for m in self.extractor.mentions(text) if m.status in URGENT_STATUSES]
+        """The patient's own red flags; negated, someone else's, what-ifs and what is long
+        over ("a reaction to hair dye years ago") are left out."""
+        return [m for m in self.extractor.mentions(text)
+                if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)]
 
     def is_urgent(self, text: str) -> bool:
         return bool(self.red_flags(text))

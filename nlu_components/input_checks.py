@@ -7,14 +7,12 @@ it understands English only instead of guessing at an answer. A message that rea
 typed command ("/...") is told apart before any parser sees it.
 """
 
-import gzip
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import FrozenSet, Iterable, List, Optional
+from typing import Iterable, List, Optional
+
+from actions.english_words import spacy_english_words
 
 # What the NLU reads of one message. The longest question in the training data is under
 # 300 characters; a longer message is read up to here and the patient is told so.
@@ -97,17 +95,6 @@ def looks_like_a_word(token: str) -> bool:
 
 def is_latin(char: str) -> bool:
     return "LATIN" in unicodedata.name(char, "")
-
-
-@lru_cache(maxsize=1)
-def spacy_english_words() -> FrozenSet[str]:
-    """English word forms from spaCy's lookup tables (spacy-lookups-data, no download)."""
-    import spacy_lookups_data
-
-    table = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
-    with gzip.open(table, "rt", encoding="utf-8") as handle:
-        lookup = json.load(handle)
-    return frozenset(word.lower() for pair in lookup.items() for word in pair)
 
 
 class LanguageCheck:

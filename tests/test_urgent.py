@@ -83,6 +83,13 @@ def test_every_urgent_message_is_read_as_urgent(model_path: Path) -> None:
         logging.disable(logging.NOTSET)
     figures = _report("trained model with the matcher", [p.predicted == URGENT for p in predictions])
     assert figures["recall"] == 1.0
+    # Messages that mention the face, washing, areas, timings, bills, cards, cars and
+    # cooking: none may get the urgent reply.
+    flagged = [c["text"] for c, p in zip(CASES, predictions) if c.get("precision_set") and p.predicted == URGENT]
+    print(f"precision set: {sum(bool(c.get('precision_set')) for c in CASES)} messages, "
+          f"{len(flagged)} read as urgent: {flagged}")
+    assert sum(bool(c.get("precision_set")) for c in CASES) >= 60
+    assert flagged == []
 
 
 Say = Callable[[str, str], List[Dict]]
