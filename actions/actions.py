@@ -14,7 +14,7 @@ from actions.extraction import default_extractor, patient_findings
 from actions.log_privacy import conversation_ref
 from actions.answerability import UNANSWERED_INTENTS, default_answerability
 from actions.screening import (
-    Finding, answer_question, answered_questions, assess, decided, from_slot, is_question,
+    Finding, answer_question, answered_questions, asks_back, assess, decided, from_slot,
     next_question, questions_covered, reply_text, to_slot, unread_reply,
 )
 
@@ -129,9 +129,9 @@ class ValidateScreeningForm(FormValidationAction):
         text = tracker.latest_message.get("text") or str(value)
         ok, new_findings = answer_question(RULES, question, text, EXTRACTOR.mentions(text))
         findings = list(dict.fromkeys(findings + new_findings))
-        if not ok:
+        asked_back = asks_back(RULES, question, text, new_findings)
+        if not ok or asked_back:
             intent = tracker.latest_message.get("intent", {}).get("name")
-            asked_back = is_question(text) and not new_findings
             if asked_back and intent in TOPIC_RESPONSES:
                 dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             elif asked_back and intent in UNANSWERED_INTENTS:

@@ -155,6 +155,13 @@ def answer_question(
     return False, findings
 
 
+def asks_back(rules: Rules, question: str, text: str, findings: Sequence[Finding]) -> bool:
+    """A question back that says nothing about what was asked ("im a bit sensitive to pain
+    tbh, does it hurt much?"): answered as a question, not read as "a bit" = not sure."""
+    about_this = any(rules.conditions[condition].question == question for condition, _ in findings)
+    return not about_this and is_question(text) and len(re.findall(r"\w+", text)) > 3
+
+
 def unread_reply(rules: Rules, question: str, findings: List[Finding], answered: List[str],
                  unread: int) -> Tuple[bool, List[Finding], List[str]]:
     """After a reply the check could not read: whether to move on, and the findings and
