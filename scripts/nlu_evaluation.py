@@ -4,7 +4,7 @@ import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -24,6 +24,9 @@ class Prediction:
     predicted: str
     # (intent, confidence) from the classifier, best first, without the fallback.
     ranking: Tuple[Tuple[str, float], ...]
+    # The topic whose answer the honest reply quotes ("What it does say: ..."), if any
+    # (nlu_components/answerability.py).
+    related: Optional[str] = None
 
 
 def load_examples(path: Path = HELDOUT_PATH) -> List[Tuple[str, str]]:
@@ -58,7 +61,9 @@ def predict(model_path: Path, examples: Iterable[Tuple[str, str]]) -> List[Predi
                 for item in parsed.get("intent_ranking", [])
                 if item["name"] != FALLBACK
             )
-            results.append(Prediction(text, expected, parsed["intent"]["name"], ranking))
+            related = next((entity["value"] for entity in parsed.get("entities", [])
+                            if entity.get("entity") == "related_topic"), None)
+            results.append(Prediction(text, expected, parsed["intent"]["name"], ranking, related))
         return results
 
     return asyncio.run(parse_all())
@@ -80,12 +85,16 @@ def honesty(predictions: List[Prediction]) -> float:
     return sum(p.predicted in HONEST_INTENTS for p in predictions) / len(predictions)
 
 
-def is_correct(expected: str, predicted: str) -> bool:
+def is_correct(expected: str, predicted: str, related: Optional[str] = None) -> bool:
+    """The patient got the expected reply: the intent's own, or the honest reply that
+    quotes the expected topic's answer as what the article does say."""
+    if predicted == "out_of_scope" and related and related == expected:
+        return True
     return SAME_REPLY.get(predicted, predicted) == expected
 
 
 def accuracy(predictions: List[Prediction]) -> float:
-    return sum(is_correct(p.expected, p.predicted) for p in predictions) / len(predictions)
+    return sum(is_correct(p.expected, p.predicted, p.related) for p in predictions) / len(predictions)
 
 
 def with_fallback(prediction: Prediction, threshold: float, ambiguity: float) -> str:
@@ -124,7 +133,8 @@ def per_intent(predictions: List[Prediction]) -> Dict[str, Dict[str, float]]:
     predicted_count: Counter = Counter()
     support: Counter = Counter()
     for p in predictions:
-        label = SAME_REPLY.get(p.predicted, p.predicted)
+        label = p.expected if is_correct(p.expected, p.predicted, p.related) \
+            else SAME_REPLY.get(p.predicted, p.predicted)
         support[p.expected] += 1
         predicted_count[label] += 1
         if label == p.expected:
@@ -140,4 +150,4 @@ def per_intent(predictions: List[Prediction]) -> Dict[str, Dict[str, float]]:
 
 
 def errors(predictions: List[Prediction]) -> List[Prediction]:
-    return [p for p in predictions if not is_correct(p.expected, p.predicted)]
+    return [p for p in predictions if not is_correct(p.expected, p.predicted, p.related)]
