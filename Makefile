@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu eval-ood lock clean prune-conversations delete-conversation report web browser \
+.PHONY: help install run shell test train validate eval-nlu eval-ood eval-seeds lock clean prune-conversations delete-conversation report web browser \
 	cluster cluster-stop cluster-packages bench
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make shell  chat with the running assistant in this terminal"
 	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
 	@echo "make eval-ood  everyday requests unrelated to the clinic (Banking77): how many get microneedling"
+	@echo "make eval-seeds  today's pipeline and the sentence-encoder candidate over 3 seeds (docs/nlu_seed_study.md)"
 	@echo "make report    the clinic's report from the stored conversations (var/reports/report.html)"
 	@echo "make cluster   PostgreSQL, Redis, REPLICAS Rasa servers (default 2) and nginx on loopback"
 	@echo "make cluster-stop  stop a cluster started in another terminal"
@@ -140,6 +141,10 @@ eval-nlu: $(VENV)/.installed
 # (tests/corpora/), against fresh servers; LIMIT=300 for a quick look.
 eval-ood: $(MODEL) web
 	$(PY) -m scripts.eval_out_of_domain $(if $(LIMIT),--limit $(LIMIT))
+
+# Today's pipeline against the sentence-encoder candidate, 3 DIET seeds each (docs/nlu_seed_study.md).
+eval-seeds: $(VENV)/.installed
+	$(PY) -m scripts.seed_study $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CANDIDATES),--candidates $(CANDIDATES))
 
 # Our assistant against Rasa's starter bot on this machine (docs/benchmark.md). A quiet
 # machine gives figures worth committing; BENCH_QUICK=1 only checks the tool works.
