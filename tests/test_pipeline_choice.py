@@ -15,8 +15,9 @@ def test_config_uses_the_measured_choice() -> None:
     candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
     # The input guard comes first, then the measured pipeline and its fallback, the
-    # answerability check, and the urgent-symptom safety net last.
-    guard, *pipeline, fallback, answerability, safety_net = config["pipeline"]
+    # domain gate, the answerability check, and the urgent-symptom safety net last.
+    guard, *pipeline, fallback, gate, answerability, safety_net = config["pipeline"]
+    assert gate["name"] == "nlu_components.domain_gate.DomainGate"
     assert guard["name"] == "nlu_components.input_guard.InputGuard"
     assert answerability["name"] == "nlu_components.answerability.AnswerabilityClassifier"
     assert safety_net["name"] == "nlu_components.urgent_symptoms.UrgentSymptomClassifier"
