@@ -508,7 +508,9 @@ class Extractor:
 
     @staticmethod
     def _status(entity: object, me_too: bool) -> str:
-        modifiers = entity._.modifiers
+        # A cue inside the phrase itself ("n't" of "bleeding won't stop") is part of it.
+        modifiers = [m for m in entity._.modifiers
+                     if not entity.start <= m.modifier_span[0] < entity.end]
         categories = {modifier.category for modifier in modifiers}
         if me_too and "FAMILY" in categories:
             categories.discard("FAMILY")

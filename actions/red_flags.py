@@ -26,6 +26,9 @@ class RedFlagsError(ValueError):
 class RedFlags:
     phrases: Dict[str, Tuple[str, ...]]
     not_red_flags: Tuple[str, ...]
+    # Say it is serious without saying what ("it's urgent"): urgent only in a message
+    # about the clinic at all, not in a bank customer's "it's urgent, my card was stolen".
+    need_context: Tuple[str, ...] = ()
 
 
 def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
@@ -45,9 +48,17 @@ def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
     if not isinstance(exceptions, list) or not all(isinstance(item, str) for item in exceptions):
         problems.append("not_red_flags: must be a list of phrases")
         exceptions = []
+    need_context = raw.get("need_context") or []
+    known = {phrase.lower() for items in phrases.values() for phrase in items}
+    if not isinstance(need_context, list) or not all(isinstance(item, str) for item in need_context):
+        problems.append("need_context: must be a list of phrases")
+        need_context = []
+    for phrase in need_context:
+        if phrase.lower() not in known:
+            problems.append(f"need_context: {phrase!r} is not a phrase of red_flags")
     if problems:
         raise RedFlagsError(problems_message(source, problems))
-    return RedFlags(phrases, tuple(exceptions))
+    return RedFlags(phrases, tuple(exceptions), tuple(p.lower() for p in need_context))
 
 
 def load_red_flags(path: Path = RED_FLAGS_PATH) -> RedFlags:
@@ -59,6 +70,7 @@ class RedFlagMatcher:
 
     def __init__(self, red_flags: RedFlags) -> None:
         self.extractor = Extractor(red_flags.phrases, red_flags.not_red_flags)
+        self.need_context = frozenset(red_flags.need_context)
 
     def red_flags(self, text: str) -> List[Mention]:
         """The patient's own red flags; negated, someone else's, what-ifs and what is long
@@ -66,8 +78,13 @@ class RedFlagMatcher:
         return [m for m in self.extractor.mentions(text)
                 if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)]
 
-    def is_urgent(self, text: str) -> bool:
-        return bool(self.red_flags(text))
+    def is_urgent(self, text: str, about_the_clinic: bool = True) -> bool:
+        """`about_the_clinic`: the message is like what patients ask (nlu_components/
+        domain_gate.py); when it is not, "urgent" alone is not a red flag."""
+        flags = self.red_flags(text)
+        if not about_the_clinic:
+            flags = [m for m in flags if m.text.lower() not in self.need_context]
+        return bool(flags)
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,8 @@ from nlu_components.sentence_encoder import DIMENSIONS, encoder
 EXAMPLES_FILE = "in_domain_examples.npy"
 # What the gate adds to the parse result (the report and the tests read it).
 SIMILARITY_KEY = "domain_similarity"
+# Set on a message the gate found unlike anything patients ask (the urgent check reads it).
+OUT_OF_DOMAIN_KEY = "out_of_domain"
 
 
 def nearest_similarity(vectors: np.ndarray, examples: np.ndarray) -> np.ndarray:
@@ -99,9 +101,11 @@ class DomainGate(GraphComponent):
         similarity = nearest_similarity(self.encode([m.get(TEXT) for m in readable]), self.examples)
         for message, score in zip(readable, similarity):
             message.set(SIMILARITY_KEY, round(float(score), 3), add_to_output=True)
+            if score >= float(self.config["min_similarity"]):
+                continue
+            message.set(OUT_OF_DOMAIN_KEY, True, add_to_output=True)
             intent = message.get(INTENT) or {}
-            if score >= float(self.config["min_similarity"]) or \
-                    intent.get(INTENT_NAME_KEY) == self.config["intent"]:
+            if intent.get(INTENT_NAME_KEY) == self.config["intent"]:
                 continue
             honest = {INTENT_NAME_KEY: self.config["intent"],
                       PREDICTED_CONFIDENCE_KEY: round(1.0 - float(score), 3)}

@@ -17,6 +17,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.red_flags import default_matcher
+from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.input_guard import restore_read_text
 
 
@@ -42,7 +43,8 @@ class UrgentSymptomClassifier(GraphComponent):
             restore_read_text(message)  # a long message's intent came from its first sentence
             text = message.get(TEXT)
             # Button payloads ("/affirm") are not symptoms.
-            if not text or text.startswith("/") or not self.matcher.is_urgent(text):
+            if not text or text.startswith("/") or not self.matcher.is_urgent(
+                    text, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)):
                 continue
             urgent = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
             ranking = [item for item in message.get(INTENT_RANKING_KEY) or []

@@ -63,6 +63,14 @@ def _report(name: str, predicted: List[bool]) -> Dict[str, float]:
     return {"recall": recall, "precision": precision}
 
 
+def test_urgent_alone_counts_only_in_a_message_about_the_clinic() -> None:
+    matcher = default_matcher()
+    bank = "I believe my card has been stolen, what can I do? It's urgent."
+    assert matcher.is_urgent(bank) and not matcher.is_urgent(bank, about_the_clinic=False)
+    # A symptom is urgent whatever else the message is like.
+    assert matcher.is_urgent("urgent: the bleeding won't stop", about_the_clinic=False)
+
+
 def test_the_labelled_set_is_big_and_mixed() -> None:
     urgent = sum(case["urgent"] for case in CASES)
     assert len(CASES) >= 60 and 20 <= urgent <= len(CASES) - 20
