@@ -8,7 +8,7 @@ RASA := $(VENV)/bin/rasa
 # Rasa 3.6 needs Python 3.8-3.10: pyenv's 3.10 (see .python-version), else python3.10.
 PYTHON310 ?= $(shell PYENV_VERSION=3.10.13 pyenv which python 2>/dev/null || command -v python3.10)
 MODEL := models/assistant.tar.gz
-TRAINING_INPUTS := config.yml domain.yml knowledge/clinic_config.yml $(shell find data -name '*.yml') \
+TRAINING_INPUTS := config.yml domain.yml knowledge/clinic_config.yml $(shell find data -name '*.yml') $(wildcard knowledge/out_of_domain/*.txt) \
 	$(wildcard nlu_components/*.py policies/*.py)
 
 export RASA_TELEMETRY_ENABLED := false

@@ -76,9 +76,13 @@ class Answerability:
         lowered = normalised(text)
         return any(pattern.search(lowered) for pattern in self.context)
 
-    def judge(self, text: str, ranking: Sequence[Tuple[str, float]]) -> Optional[NotSaid]:
+    def judge(self, text: str, ranking: Sequence[Tuple[str, float]],
+              about_the_clinic: bool = False) -> Optional[NotSaid]:
         """What the article does not say that `text` asks for, given the intent ranking
-        (best first); None when the predicted answer (if any) contains what was asked."""
+        (best first); None when the predicted answer (if any) contains what was asked.
+        `about_the_clinic`: the message is like what patients ask (the domain gate), so a
+        question read as out of scope is about microneedling even without saying so
+        ("which parts of the body can it be used on?")."""
         if not ranking or not text:
             return None
         top = ranking[0][0]
@@ -88,10 +92,11 @@ class Answerability:
             if missing:
                 return NotSaid(missing[0][0].name, said(missing), top)
             return None
-        if top in UNANSWERED_INTENTS and self.about_microneedling(text):
+        if top in UNANSWERED_INTENTS and (about_the_clinic or self.about_microneedling(text)):
             asked = self.asked_for(text)
             if asked:
-                return NotSaid(asked[0][0].name, said(asked), related_topic(asked[0][0], ranking))
+                return NotSaid(asked[0][0].name, said(asked),
+                               related_topic([kind for kind, _ in asked], ranking))
         return None
 
 
@@ -100,12 +105,14 @@ def said(asked: Sequence[Tuple[Kind, Optional[str]]]) -> str:
     return " or ".join(kind.says.replace("{label}", label or "") for kind, label in asked[:2])
 
 
-def related_topic(kind: Kind, ranking: Sequence[Tuple[str, float]]) -> Optional[str]:
-    """The kind's related topic that the classifier ranked highest, else its first."""
-    if not kind.related:
+def related_topic(kinds: Sequence[Kind], ranking: Sequence[Tuple[str, float]]) -> Optional[str]:
+    """Of the topics related to the kinds asked, the one the classifier ranked highest,
+    else the first kind's first."""
+    related = [topic for kind in kinds for topic in kind.related]
+    if not related:
         return None
-    ranked = [intent for intent, _ in ranking if intent in kind.related]
-    return ranked[0] if ranked else kind.related[0]
+    ranked = [intent for intent, _ in ranking if intent in related]
+    return ranked[0] if ranked else related[0]
 
 
 def normalised(text: str) -> str:

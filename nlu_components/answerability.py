@@ -24,6 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions.answerability import default_answerability
 from actions.extraction import extract_findings
+from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 
 NOT_SAID_ENTITY = "not_said"
 RELATED_ENTITY = "related_topic"
@@ -67,7 +68,8 @@ class AnswerabilityClassifier(GraphComponent):
             ranking = [(top, intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0), *ranking]
         verdict = None
         if text and not text.startswith("/"):
-            verdict = self.answerability.judge(text, ranking)
+            verdict = self.answerability.judge(
+                text, ranking, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False))
         if verdict is not None and top in STATEMENT_INTENTS and extract_findings(text):
             verdict = None
         if verdict is not None:

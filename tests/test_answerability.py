@@ -69,6 +69,14 @@ def test_a_question_the_answer_covers_is_left_to_it(text: str, ranking: List[Tup
     assert judged(text, *ranking) is None
 
 
+def test_a_question_about_the_clinic_needs_no_word_for_microneedling() -> None:
+    ranking = [("out_of_scope", 0.8), ("ask_benefits", 0.1)]
+    assert judged("which parts of the body can it be used on?", *ranking) is None
+    verdict = ANSWERABILITY.judge("which parts of the body can it be used on?", ranking,
+                                  about_the_clinic=True)
+    assert (verdict.says, verdict.related) == ("which parts of the body it can be used on", "ask_benefits")
+
+
 def test_a_question_read_as_out_of_scope_quotes_the_related_topic_ranked_highest() -> None:
     ranking = [("out_of_scope", 0.7), ("ask_results_timing", 0.2), ("ask_permanence", 0.1)]
     assert judged("how many sessions of microneedling", *ranking)[1] == "ask_results_timing"

@@ -3,7 +3,9 @@ that the pretrained encoder tells a patient's question from a bank customer's.""
 
 import numpy as np
 
-from nlu_components.domain_gate import is_in_domain_example, nearest_similarity
+from nlu_components.domain_gate import (
+    PROJECT_ROOT, in_domain, is_in_domain_example, nearest_similarity, unrelated_lines,
+)
 from nlu_components.sentence_encoder import encoder
 
 
@@ -32,3 +34,19 @@ def test_the_encoder_runs_offline_from_its_package_and_separates_the_domains() -
         "does microneedling hurt?", "is the needling treatment painful", "my card has not arrived"))
     cosine = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
     assert cosine(patient, paraphrase) > cosine(patient, bank) + 0.2
+
+
+def test_a_message_more_like_an_unrelated_request_than_any_patient_example_is_out() -> None:
+    assert in_domain(0.7, 0.5, min_similarity=0.45, max_closer_unrelated=0.05)
+    assert in_domain(0.7, 0.74, min_similarity=0.45, max_closer_unrelated=0.05)
+    assert not in_domain(0.7, 0.8, min_similarity=0.45, max_closer_unrelated=0.05)
+    assert not in_domain(0.4, 0.0, min_similarity=0.45, max_closer_unrelated=0.05)
+
+
+def test_the_unrelated_requests_are_a_train_split_never_the_evaluation() -> None:
+    import csv
+    lines = unrelated_lines("knowledge/out_of_domain/banking77_train_sample.txt")
+    with (PROJECT_ROOT / "tests" / "corpora" / "banking77_test.csv").open(encoding="utf-8") as handle:
+        evaluation = {row["text"].strip().lower() for row in csv.DictReader(handle)}
+    assert len(lines) >= 900 and not any(line.startswith("#") for line in lines)
+    assert [line for line in lines if line.lower() in evaluation] == []
