@@ -143,21 +143,30 @@ class ValidateScreeningForm(FormValidationAction):
                 return {"screening_answer": None, "screening_findings": to_slot(findings)}
             unread = int(tracker.get_slot("screening_unread") or 0) + 1
             move_on, findings, answered = unread_reply(RULES, question, findings, answered, unread)
+            upset = {}
+            if intent == "express_frustration":
+                # Not an answer, and the patient is upset: the team's contact, and the
+                # conversation marked for staff, as outside the check.
+                dispatcher.utter_message(response="utter_upset")
+                upset = {"handoff_reason": "upset"}
             if not move_on:
-                dispatcher.utter_message(text=NOT_READ)
+                if not upset:
+                    dispatcher.utter_message(text=NOT_READ)
                 return {"screening_answer": None, "screening_findings": to_slot(findings),
-                        "screening_unread": unread}
+                        "screening_unread": unread, **upset}
             dispatcher.utter_message(text="I'll note that as not sure and go on.")
             new_findings = []
+        else:
+            upset = {}
 
         answered = list(dict.fromkeys(answered + [question] + answered_questions(RULES, new_findings)))
         following = next_question(RULES, answered)
         if following is None or decided(RULES, findings):
             return {**self._finish(dispatcher, findings, answered, skipped=following is not None),
-                    "screening_unread": 0}
+                    "screening_unread": 0, **upset}
         return {"screening_answer": None, "screening_findings": to_slot(findings),
                 "screening_answered": answered, "screening_question": following,
-                "screening_unread": 0}
+                "screening_unread": 0, **upset}
 
     @staticmethod
     def _finish(dispatcher: CollectingDispatcher, findings: List[Finding], answered: List[str],

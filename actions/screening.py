@@ -22,7 +22,8 @@ _UNSURE_WORDS = re.compile(
 )
 _NO_WORDS = re.compile(
     r"^\W*(no+|nope|nah|n|none|nothing|never|negative|not really|no way|"
-    r"i don'?t|i do not|i'?m not|i am not|not at all|neither)\b"
+    r"i don'?t|i do not|i'?m not|i am not|not at all|neither|not at the moment|not right now|"
+    r"not currently|not now|not at present|not these days)\b"
 )
 _YES_WORDS = re.compile(
     r"^\W*(yes+|yeah|yea|yep|yup|ya|y|sure|correct|definitely|absolutely|of course|"

@@ -33,7 +33,7 @@ BANKING77_TEST = "banking_data/test.csv"
 SNIPS_DIR = "2017-06-custom-intent-engines"
 SNIPS_INTENTS = ("AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook",
                  "SearchCreativeWork", "SearchScreeningEvent")
-PER_INTENT = 50
+PER_INTENT = 15
 SEED = 11
 
 # A training line must not be something a patient of the clinic could mean: nothing about
