@@ -138,9 +138,8 @@ class ValidateScreeningForm(FormValidationAction):
                 # Says what the article does not say, as outside the check (the slots of
                 # nlu_components/answerability.py are set for this message).
                 dispatcher.utter_message(response="utter_cannot_answer")
-            if asked_back:
-                # A question back is answered and does not count against the patient.
-                return {"screening_answer": None, "screening_findings": to_slot(findings)}
+            # A question back is answered, and counts as a reply that is no answer: the same
+            # question is never asked a third time, whatever comes back.
             unread = int(tracker.get_slot("screening_unread") or 0) + 1
             move_on, findings, answered = unread_reply(RULES, question, findings, answered, unread)
             upset = {}
@@ -150,7 +149,7 @@ class ValidateScreeningForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_upset")
                 upset = {"handoff_reason": "upset"}
             if not move_on:
-                if not upset:
+                if not upset and not asked_back:
                     dispatcher.utter_message(text=NOT_READ)
                 return {"screening_answer": None, "screening_findings": to_slot(findings),
                         "screening_unread": unread, **upset}

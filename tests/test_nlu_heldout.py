@@ -13,10 +13,13 @@ from scripts.nlu_evaluation import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIN_ACCURACY = 0.90
+# 0.905 for the model before issue 11 on this set (745 examples, 242 of them in real
+# patients' wording, written blind); 0.867 after it, which trades a few answers for honest
+# replies (docs/real_questions.md). A regression bound, not a target.
+MIN_ACCURACY = 0.85
 # Microneedling questions the article does not answer that get the honest reply
 # (tests/near_domain_heldout.yml, written blind): about half did before issue 11.
-MIN_NEAR_DOMAIN_HONESTY = 0.85
+MIN_NEAR_DOMAIN_HONESTY = 0.90  # measured 0.938 (0.523 before issue 11)
 
 
 @pytest.fixture(scope="module")
