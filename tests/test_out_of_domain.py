@@ -83,3 +83,20 @@ def test_everyday_requests_are_not_escalated_as_urgent(evaluation: Evaluation) -
 def test_chit_chat_is_still_answered_as_such(evaluation: Evaluation) -> None:
     assert len(evaluation.chit_chat) >= 8
     assert evaluation.chit_chat_wrong == []
+
+
+HOTELS = PROJECT_ROOT / "tests" / "corpora" / "nlupp_hotels.csv"
+# A domain the gate was never shown (its unrelated examples are Banking77's): measured
+# 3.9% microneedling answers and 0.1% urgent (docs/real_questions.md). Regression bounds;
+# the issue's targets (0.5%, 0.1%) are met on Banking77 only.
+MAX_HOTELS_MICRONEEDLING_RATE = 0.05
+MAX_HOTELS_URGENT_RATE = 0.005
+
+
+def test_a_domain_never_trained_on_gets_few_microneedling_answers(servers: Servers) -> None:
+    hotels = evaluate(servers, corpus=HOTELS)
+    write_summary(hotels, PROJECT_ROOT / "var" / "test-results" / "ood_hotels.json")
+    print(hotels.report())
+    assert len(hotels.turns) == 997 and hotels.counts[NO_REPLY] == 0
+    assert hotels.rate(*MICRONEEDLING) <= MAX_HOTELS_MICRONEEDLING_RATE, hotels.report()
+    assert hotels.rate(URGENT) <= MAX_HOTELS_URGENT_RATE, hotels.report()
