@@ -160,7 +160,7 @@ def asks_back(rules: Rules, question: str, text: str, findings: Sequence[Finding
     """A question back that says nothing about what was asked ("im a bit sensitive to pain
     tbh, does it hurt much?"): answered as a question, not read as "a bit" = not sure."""
     about_this = any(rules.conditions[condition].question == question for condition, _ in findings)
-    return not about_this and is_question(text) and len(re.findall(r"\w+", text)) > 3
+    return not about_this and is_question(text) and len(re.findall(r"\w+", text)) >= 3
 
 
 def unread_reply(rules: Rules, question: str, findings: List[Finding], answered: List[str],

@@ -86,6 +86,7 @@ def test_starting_the_screening_skips_what_was_said() -> None:
         SlotSet("screening_answered", ["breakout", "medication"]),
         SlotSet("screening_question", "skin_condition"),
         SlotSet("screening_answer", None),
+        SlotSet("screening_unread", 0),
     ]
     assert "skip what you've already told me" in texts(dispatcher)[0]
 
@@ -118,6 +119,7 @@ def test_an_answer_moves_to_the_next_question() -> None:
         SlotSet("screening_findings", ["active_acne:current"]),
         SlotSet("screening_answered", ["skin_condition", "sensitive_skin", "breakout"]),
         SlotSet("screening_question", "medication"),
+        SlotSet("screening_unread", 0),
     ]
     assert dispatcher.messages == []
 
@@ -131,6 +133,7 @@ def test_a_not_recommended_answer_stops_the_questions_and_says_so() -> None:
         SlotSet("screening_findings", ["rosacea:current"]),
         SlotSet("screening_answered", ["skin_condition"]),
         SlotSet("screening_question", None),
+        SlotSet("screening_unread", 0),
     ]
     assert texts(dispatcher) == [
         "Since you mentioned rosacea, the other questions would not change the result, so I'll stop here."]
@@ -147,8 +150,16 @@ def test_an_unclear_answer_is_asked_again() -> None:
     events, dispatcher = run(ValidateScreeningForm(), form_tracker(
         "purple", "out_of_scope", screening_question="breakout", screening_answered=[],
         screening_findings=[]))
-    assert events == [SlotSet("screening_answer", None), SlotSet("screening_findings", [])]
+    assert events == [SlotSet("screening_answer", None), SlotSet("screening_findings", []),
+                      SlotSet("screening_unread", 1)]
     assert texts(dispatcher)[0].startswith("Sorry, I didn't catch that.")
+    # A second reply it cannot read records "not sure" and moves on.
+    events, dispatcher = run(ValidateScreeningForm(), form_tracker(
+        "purple", "out_of_scope", screening_question="breakout", screening_answered=[],
+        screening_findings=[], screening_unread=1))
+    assert SlotSet("screening_findings", ["active_acne:unsure"]) in events
+    assert SlotSet("screening_question", "skin_condition") in events
+    assert texts(dispatcher) == ["I'll note that as not sure and go on."]
 
 
 def test_a_general_medication_question_mid_screening_is_answered_then_asked_again() -> None:
