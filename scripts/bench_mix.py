@@ -15,7 +15,7 @@ OURS: List[Turn] = [
     Turn("hello"),
     Turn("so what is microneedling?"),
     Turn("is it painful"),
-    Turn("how much does microneedling cost", expect="Sorry, I can't answer that."),
+    Turn("how much does microneedling cost", expect="Our article doesn't say what it costs."),
     Turn("am i a good candidate for microneedling?"),
     Turn("no"),
     Turn("no"),
