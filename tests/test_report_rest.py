@@ -133,11 +133,13 @@ def copy_conversations(servers: Servers, store: Path, senders: Dict[str, str]) -
 
 def test_the_conversations_went_as_the_counts_below_expect(conversations: Dict[str, Any]) -> None:
     replies = conversations["replies"]
-    assert all(reply.startswith("Sorry, I can't answer that.")
+    # The price is not in the article: the honest reply (answerability) says so.
+    assert all(reply.startswith(("Sorry, I can't answer that.", "Our article doesn't say what it costs"))
                for reply in [replies["cost_a"][0]["text"], replies["cost_b"][0]])
     assert replies["rosacea"][0]["text"].startswith("Result of the check: Not recommended.")
     assert replies["screening"][-1]["text"].startswith("Result of the check: No contraindication found.")
-    assert replies[UNIQUE_QUESTION][0]["text"].startswith("Sorry, I can't answer that.")
+    assert replies[UNIQUE_QUESTION][0]["text"].startswith(("Sorry, I can't answer that.",
+                                                           "Our article doesn't say "))
 
 
 def test_conversations_and_messages_per_day_and_channel(report: Dict[str, Any]) -> None:

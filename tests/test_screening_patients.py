@@ -16,6 +16,7 @@ QUESTIONS = {question.text: key for key, question in load_rules().questions.item
 PATIENTS = yaml.safe_load((Path(__file__).parent / "screening_patients.yml").read_text(
     encoding="utf-8"))["patients"]
 RESULT = "Result of the check: "
+URGENT = "What you describe may need urgent medical attention."
 
 
 def texts(replies: List[Dict]) -> List[str]:
@@ -55,7 +56,9 @@ def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_th
     wrong, stuck = [], []
     for patient in PATIENTS:
         result, asked, transcript = take_the_check(say, patient)
-        if max(asked.values(), default=0) > 2 or (result is None and asked):
+        if any(URGENT in line for line in transcript):
+            wrong.append(f"{patient['name']}: the urgent reply")  # cautious, but not the check
+        elif max(asked.values(), default=0) > 2 or (result is None and asked):
             stuck.append("\n".join(transcript))
         elif result is None:  # the opening was not read as asking for the check
             wrong.append(f"{patient['name']}: the check did not start")
