@@ -21,6 +21,12 @@ ANSWERABILITY_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "ans
 # Intents whose reply is the honest "can't answer": a question read as one of them may
 # still get the honest reply with a related answer quoted.
 UNANSWERED_INTENTS = ("out_of_scope", "nlu_fallback")
+# The entities nlu_components/answerability.py sets and the slots of the same names that
+# scripts/build_domain.py declares and the honest reply reads; the related topic's value
+# when nothing in the article is relevant.
+NOT_SAID = "not_said"
+RELATED_TOPIC = "related_topic"
+NO_RELATED_TOPIC = "none"
 # Words a "... " in a cue may skip.
 MAX_GAP_WORDS = 4
 

@@ -22,15 +22,14 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.answerability import default_answerability
+from actions.answerability import NO_RELATED_TOPIC, NOT_SAID, RELATED_TOPIC, default_answerability
 from actions.extraction import extract_findings
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 
-NOT_SAID_ENTITY = "not_said"
-RELATED_ENTITY = "related_topic"
+NOT_SAID_ENTITY = NOT_SAID
+RELATED_ENTITY = RELATED_TOPIC
 # Entity values when the message asks for nothing the article lacks / nothing is related.
 NOTHING = "-"
-NO_RELATED_TOPIC = "none"
 # A statement of the patient's own condition or medication gets the check's verdict.
 STATEMENT_INTENTS = frozenset({"ask_contraindications", "ask_medications", "ask_active_acne"})
 

@@ -21,7 +21,8 @@ from typing import Any, Dict, List
 import yaml
 
 from actions.answerability import (
-    ANSWERABILITY_PATH, Answerability, AnswerabilityError, load_answerability,
+    ANSWERABILITY_PATH, NO_RELATED_TOPIC, NOT_SAID, RELATED_TOPIC, Answerability,
+    AnswerabilityError, load_answerability,
 )
 from actions.clinic_config import CLINIC_CONFIG_PATH, ClinicConfigError, load_clinic_config
 from actions.contraindication_rules import RULES_PATH, Rules, RulesError, load_rules
@@ -64,10 +65,8 @@ def screening_domain(rules: Rules) -> Dict[str, Any]:
 
 
 CANNOT_ANSWER = "utter_cannot_answer"
-NOT_SAID_SLOT = "not_said"
-RELATED_SLOT = "related_topic"
-# The slot's value when nothing is related: the article says nothing relevant.
-NO_RELATED_TOPIC = "none"
+NOT_SAID_SLOT = NOT_SAID
+RELATED_SLOT = RELATED_TOPIC
 # An SMS answer that is cut short says this; in a "what it does say" quote it is left out.
 SMS_MORE_PROMPT = "Reply MORE for the full answer."
 
