@@ -9,6 +9,7 @@ import yaml
 
 from actions.article import ARTICLE_PATH as ARTICLE_COPY
 from actions.article import article_sentences, normalise, ungrounded_sentences
+from scripts.build_domain import SMS_MORE_PROMPT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +38,8 @@ EXEMPT = {
 }
 
 
-# The one sentence an SMS variant may add: the prompt for the full answer (channels/twilio.py).
-SMS_MORE_PROMPT = "Reply MORE for the full answer."
+# SMS_MORE_PROMPT: the one sentence an SMS variant may add, the prompt for the full answer
+# (channels/twilio.py); scripts/build_domain.py leaves it out of "what it does say" quotes.
 
 
 def responses() -> Dict[str, List[str]]:
