@@ -15,7 +15,7 @@ from actions.log_privacy import conversation_ref
 from actions.answerability import UNANSWERED_INTENTS, default_answerability
 from actions.screening import (
     Finding, answer_question, answered_questions, asks_back, assess, decided, from_slot,
-    next_question, questions_covered, reply_text, to_slot, unread_reply,
+    next_question, questions_covered, reply_text, statement_verdict, to_slot, unread_reply,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,14 +56,12 @@ class ActionAssessStatement(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
         log_run(self.name(), tracker)
-        mentions = EXTRACTOR.mentions(tracker.latest_message.get("text") or "")
-        findings = patient_findings(mentions)
-        assessment = assess(RULES, findings)
-        complete = set(questions_covered(RULES, findings, mentions)) >= set(RULES.questions)
-        if not assessment.reasons and not complete:
+        verdict = statement_verdict(RULES, EXTRACTOR.mentions(tracker.latest_message.get("text") or ""))
+        if verdict is None:
             return [SlotSet("personal_verdict", False)]
+        assessment, findings = verdict.assessment, verdict.findings
         text = reply_text(RULES, assessment, contact_line())
-        if assessment.outcome != NOT_RECOMMENDED and not complete:
+        if assessment.outcome != NOT_RECOMMENDED and not verdict.complete:
             text += ("\nThis covered only what you mentioned. For the full check, say "
                      "\"check if I can get it\".")
         dispatcher.utter_message(text=text)

@@ -21,7 +21,8 @@ _UNSURE_WORDS = re.compile(
     r"a bit|hard to say|can'?t remember|cannot remember)\b"
 )
 _NO_WORDS = re.compile(
-    r"^\W*(no+|nope|nah|n|none|nothing|never|negative|not really|no way|"
+    r"^\W*(no+|nope|nop|nah|naw|n|none|nothing|nothin|nada|never|negative|not really|no way|"
+    r"i wouldn'?t say so|not that i know( of)?|not that i'?m aware( of)?|"
     r"i don'?t|i do not|i'?m not|i am not|not at all|neither|not at the moment|not right now|"
     r"not currently|not now|not at present|not these days)\b"
 )
@@ -35,6 +36,8 @@ _YES_WORDS = re.compile(
 _NOT_ME = re.compile(
     r"\b(i don'?t|i do not|i haven'?t|i have not|i'?m not|i am not|not me|i'?m fine|i am fine|"
     r"i'?m ok(ay)?|none myself|not myself|i never|i'?ve never|i dont)\b")
+# "only my teeth are sensitive, skin is fine": whatever else it says, a no about the skin.
+_SKIN_FINE = re.compile(r"\b(my )?skin('s| is) (fine|ok|okay|normal|good|great|clear|totally fine)\b")
 _QUESTION_WORDS = ("what", "how", "when", "why", "who", "where", "which", "does", "do", "is",
                    "are", "can", "could", "will", "would", "should", "shall", "am")
 # Replies to one question that the check could not read as an answer before it records
@@ -72,7 +75,7 @@ def yes_no_unsure(text: str) -> Optional[str]:
     lowered = text.lower().strip()
     if _UNSURE_WORDS.search(lowered):
         return UNSURE
-    if _NO_WORDS.search(lowered):
+    if _NO_WORDS.search(lowered) or _SKIN_FINE.search(lowered):
         return NO
     if _YES_WORDS.search(lowered):
         return YES
@@ -118,6 +121,27 @@ def questions_covered(rules: Rules, findings: Iterable[Finding],
     ("I don't have eczema or rosacea")."""
     denied = [rules.conditions[m.condition].question for m in mentions if m.status == NEGATED]
     return list(dict.fromkeys(answered_questions(rules, findings) + denied))
+
+
+@dataclass(frozen=True)
+class StatementVerdict:
+    """What the check decides on a one-shot statement ("I have rosacea")."""
+    assessment: Assessment
+    findings: List[Finding]
+    # Every question of the check is answered by the statement.
+    complete: bool
+
+
+def statement_verdict(rules: Rules, mentions: Sequence[Mention]) -> Optional[StatementVerdict]:
+    """The check's verdict on a statement about the patient, or None when it names nothing
+    the check decides on (then the topic's general answer is the reply). The action that
+    answers the statement and the NLU that routes a statement to it both ask this."""
+    findings = patient_findings(mentions)
+    assessment = assess(rules, findings)
+    complete = set(questions_covered(rules, findings, mentions)) >= set(rules.questions)
+    if not assessment.reasons and not complete:
+        return None
+    return StatementVerdict(assessment, findings, complete)
 
 
 def next_question(rules: Rules, answered: Sequence[str]) -> Optional[str]:

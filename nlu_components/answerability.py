@@ -24,7 +24,10 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions.answerability import NO_RELATED_TOPIC, NOT_SAID, RELATED_TOPIC, default_answerability
 from actions.extraction import extract_findings
+from actions.screening import is_question
+from nlu_components.input_checks import first_sentence
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
+from nlu_components.input_guard import READ_TEXT
 
 NOT_SAID_ENTITY = NOT_SAID
 RELATED_ENTITY = RELATED_TOPIC
@@ -32,6 +35,12 @@ RELATED_ENTITY = RELATED_TOPIC
 NOTHING = "-"
 # A statement of the patient's own condition or medication gets the check's verdict.
 STATEMENT_INTENTS = frozenset({"ask_contraindications", "ask_medications", "ask_active_acne"})
+
+
+def asks(text: str) -> bool:
+    """The message opens with a question. Its first sentence decides, as it decides a long
+    message's intent (input_checks.py), so a long answer is read as its short self."""
+    return is_question(first_sentence(text))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -69,7 +78,12 @@ class AnswerabilityClassifier(GraphComponent):
         if text and not text.startswith("/"):
             verdict = self.answerability.judge(
                 text, ranking, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False))
-        if verdict is not None and top in STATEMENT_INTENTS and extract_findings(text):
+        # The patient's own condition, told as a statement ("still get flare ups on my
+        # scalp") or asked about under a check topic, is for the check, not a question
+        # the article fails to answer.
+        read = message.get(READ_TEXT) or text  # all that was read of a long message
+        if verdict is not None and (top in STATEMENT_INTENTS or not asks(read)) \
+                and extract_findings(read):
             verdict = None
         if verdict is not None:
             not_said, related = verdict.says, verdict.related or NO_RELATED_TOPIC

@@ -35,7 +35,6 @@ NEUTRAL = [
     "The ducks on the pond in the park are always happy to see visitors with bread.",
 ]
 SEED = 20261202
-MAX_DIFFERENCES = 8
 LENGTHS_PER_CASE = 2
 WORKERS = 4
 
@@ -113,14 +112,9 @@ def differences(say: Say, drive: Callable[[Say, str], Tuple[Optional[str], List[
         for long in longs:
             long_result, replies = drive(say, long)
             padding = f"{answer!r} + {len(long) - len(answer)} characters"
-            if (urgent in replies) != short_urgent:
-                # The trained urgent intent on a borderline answer ("I was on blood thinners
-                # after my surgery last year, not anymore": the domain gate's similarity
-                # 0.494 short, 0.44 with a full stop) differs at length: printed, not counted;
-                # the check's outcome is what this test holds (measured: 2 of 616).
-                print(f"{padding}: urgent {urgent in replies}, short answer urgent {short_urgent}")
-            elif long_result != short_result or (urgent in replies) != short_urgent:
-                found.append(f"{padding}: {long_result!r} instead of {short_result!r}")
+            if long_result != short_result or (urgent in replies) != short_urgent:
+                found.append(f"{padding}: {long_result!r} (urgent {urgent in replies}) instead of "
+                             f"{short_result!r} (urgent {short_urgent})")
             elif not short_urgent and (not replies or replies[-1] != note):
                 # The urgent reply stands alone (policies/turn_plan.py): no note after it.
                 found.append(f"{padding}: the note is not last in {replies!r}")
@@ -138,11 +132,9 @@ def test_a_padded_answer_gets_the_outcome_of_the_short_answer_and_the_note(
     checked, found = differences(say, drive, expected_reply("utter_message_truncated"),
                                  expected_reply("utter_urgent"))
     print(f"\n{len(found)} of {checked} padded answers differ:\n" + "\n".join(found))
-    # Before the fix 268 of 478 (REST) changed; now a few two-sentence answers whose first
-    # sentence alone reads as another intent differ (measured 2-4 of 616). A regression
-    # bound, not the target (issue 12 asks for none; the reported rosacea answer is held
-    # strictly below).
-    assert len(found) <= MAX_DIFFERENCES, f"{len(found)} of {checked} padded answers:\n" + "\n".join(found)
+    # Before the fix 268 of 478 (REST) changed; then, with a long message's intent read
+    # from its first sentence, 2-8 of 616 whose first sentence alone read as another intent.
+    assert not found, f"{len(found)} of {checked} padded answers:\n" + "\n".join(found)
 
 
 def test_the_reported_rosacea_answer_is_not_recommended_at_any_length(

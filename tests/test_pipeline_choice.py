@@ -15,11 +15,13 @@ def test_config_uses_the_measured_choice() -> None:
     candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
     # The input guard comes first, then the measured pipeline and its fallback, the
-    # domain gate, the answerability check, and the urgent-symptom safety net last.
-    guard, *pipeline, fallback, gate, answerability, safety_net = config["pipeline"]
+    # domain gate, the answerability check, what is about the patient, and the
+    # urgent-symptom safety net last.
+    guard, *pipeline, fallback, gate, answerability, statements, safety_net = config["pipeline"]
     assert gate["name"] == "nlu_components.domain_gate.DomainGate"
     assert guard["name"] == "nlu_components.input_guard.InputGuard"
     assert answerability["name"] == "nlu_components.answerability.AnswerabilityClassifier"
+    assert statements["name"] == "nlu_components.about_the_patient.AboutThePatientClassifier"
     assert safety_net["name"] == "nlu_components.urgent_symptoms.UrgentSymptomClassifier"
     assert pipeline == candidate["pipeline"]
     assert fallback["name"] == "FallbackClassifier"

@@ -1,0 +1,100 @@
+"""A message about the patient goes to the check, whatever the intent classifier made of it
+(nlu_components/about_the_patient.py): a statement of their own condition or medication
+gets the verdict, whatever its wording or the text after it; a question whether it suits
+them that no topic answers starts the check instead of "I can't answer that"."""
+
+from typing import Callable, Dict, List, Optional
+
+import pytest
+from rasa.shared.nlu.constants import (
+    ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu_components.answerability import NOT_SAID_ENTITY, NOTHING
+from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
+from nlu_components.about_the_patient import AboutThePatientClassifier
+from rest_conversations import new_sender
+
+Say = Callable[[str, str], List[Dict]]
+CHECK = "ask_contraindications"
+START = "check_candidacy"
+
+
+@pytest.fixture(scope="module")
+def component() -> AboutThePatientClassifier:
+    return AboutThePatientClassifier(AboutThePatientClassifier.get_default_config())
+
+
+def routed(component: AboutThePatientClassifier, text: str, intent: str,
+           not_said: str = NOTHING, out_of_domain: bool = False) -> Optional[str]:
+    message = Message({TEXT: text, OUT_OF_DOMAIN_KEY: out_of_domain, INTENT: {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.6},
+                       INTENT_RANKING_KEY: [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.6}],
+                       ENTITIES: [{"entity": NOT_SAID_ENTITY, "value": not_said}]})
+    component.process([message])
+    return message.get(INTENT)[INTENT_NAME_KEY]
+
+
+@pytest.mark.parametrize("text, intent", [
+    # What DIET made of these on the model of 2 December (each got no verdict).
+    ("Diagnosed with psoriasis in 2009", "out_of_scope"),
+    ("I'm taking Absorica", "express_frustration"),
+    ("I stopped using Retin-A last month because I read you should", "ask_permanence"),
+    ("I was on blood thinners after my surgery last year, not anymore", "urgent_symptom"),
+    ("hi, I have rosacea", "greet"),
+    ("I have eczema, is that a problem?", "nlu_fallback"),
+])
+def test_a_statement_about_the_patient_goes_to_the_check(
+        component: AboutThePatientClassifier, text: str, intent: str) -> None:
+    assert routed(component, text, intent) == CHECK
+
+
+@pytest.mark.parametrize("text, intent, not_said", [
+    # A question under a topic keeps its answer; a request stays a request.
+    ("I have rosacea, does it hurt?", "ask_pain", NOTHING),
+    ("I have rosacea, can I talk to a person?", "request_human", NOTHING),
+    ("I have rosacea, check if I can get it", "check_candidacy", NOTHING),
+    # Nothing about the patient: another person's condition, no condition, a button.
+    ("my husband has rosacea", "out_of_scope", NOTHING),
+    ("I had a lovely weekend", "out_of_scope", NOTHING),
+    ("/affirm", "affirm", NOTHING),
+    # The honest reply stands for a question the article does not answer.
+    ("I have eczema, can it be used on my neck?", "out_of_scope", "which parts of the body"),
+])
+def test_what_is_not_a_statement_for_the_check_keeps_its_intent(
+        component: AboutThePatientClassifier, text: str, intent: str, not_said: str) -> None:
+    assert routed(component, text, intent, not_said) == intent
+
+
+@pytest.mark.parametrize("text, out_of_domain", [
+    ("would my skin be ok with microneedling", False),
+    ("ok so can i actually get it or not lol", False),
+    ("Am I someone who can get microneedling?", True),  # the treatment is named
+])
+def test_a_question_whether_it_suits_the_patient_starts_the_check(
+        component: AboutThePatientClassifier, text: str, out_of_domain: bool) -> None:
+    assert routed(component, text, "out_of_scope", out_of_domain=out_of_domain) == START
+
+
+@pytest.mark.parametrize("text, intent, not_said, out_of_domain", [
+    # A bank's customer asking for themself is not asking about microneedling.
+    ("can I get a new card for me", "out_of_scope", NOTHING, True),
+    # A topic answers it, or the article does not say what was asked.
+    ("is it safe for me during pregnancy", "ask_contraindications", NOTHING, False),
+    ("can i get it on my neck", "out_of_scope", "which parts of the body", False),
+])
+def test_a_for_me_question_that_is_not_one_keeps_its_intent(
+        component: AboutThePatientClassifier, text: str, intent: str, not_said: str,
+        out_of_domain: bool) -> None:
+    assert routed(component, text, intent, not_said, out_of_domain) == intent
+
+
+@pytest.mark.parametrize("statement", [
+    "Diagnosed with psoriasis in 2009",
+    "I'm taking Absorica",
+    "I stopped using Retin-A last month because I read you should",
+    "my psoriasis cleared up years ago and never came back. I do take levothyroxine",
+])
+def test_over_rest_a_statement_gets_the_check_s_result(say: Say, statement: str) -> None:
+    replies = [reply.get("text", "") for reply in say(new_sender(), statement)]
+    assert any(reply.startswith("Result of the check:") for reply in replies), replies
