@@ -5,6 +5,7 @@ contraindication check, so "no fever but it's oozing" is urgent and "my sister h
 infection" or "what if it bleeds?" are not. No Rasa imports.
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,8 @@ class RedFlags:
     # Say it is serious without saying what ("it's urgent"): urgent only in a message
     # about the clinic at all, not in a bank customer's "it's urgent, my card was stolen".
     need_context: Tuple[str, ...] = ()
+    # Say a problem is over ("all gone now"): the trained intent alone is not trusted then.
+    resolved: Tuple[str, ...] = ()
 
 
 def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
@@ -56,9 +59,14 @@ def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
     for phrase in need_context:
         if phrase.lower() not in known:
             problems.append(f"need_context: {phrase!r} is not a phrase of red_flags")
+    resolved = raw.get("resolved") or []
+    if not isinstance(resolved, list) or not all(isinstance(item, str) and item.strip() for item in resolved):
+        problems.append("resolved: must be a list of phrases")
+        resolved = []
     if problems:
         raise RedFlagsError(problems_message(source, problems))
-    return RedFlags(phrases, tuple(exceptions), tuple(p.lower() for p in need_context))
+    return RedFlags(phrases, tuple(exceptions), tuple(p.lower() for p in need_context),
+                    tuple(p.strip().lower() for p in resolved))
 
 
 def load_red_flags(path: Path = RED_FLAGS_PATH) -> RedFlags:
@@ -71,12 +79,21 @@ class RedFlagMatcher:
     def __init__(self, red_flags: RedFlags) -> None:
         self.extractor = Extractor(red_flags.phrases, red_flags.not_red_flags)
         self.need_context = frozenset(red_flags.need_context)
+        self.resolved = [re.compile(rf"(?<![\w']){re.escape(phrase)}(?![\w'])") for phrase in red_flags.resolved]
 
     def red_flags(self, text: str) -> List[Mention]:
         """The patient's own red flags; negated, someone else's, what-ifs and what is long
         over ("a reaction to hair dye years ago") are left out."""
         return [m for m in self.extractor.mentions(text)
                 if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)]
+
+    def rules_out(self, text: str) -> bool:
+        """No red flag, and the message either names one the matcher read as not urgent
+        ("no fever") or says the problem is over ("it stopped bleeding straight away")."""
+        if self.red_flags(text):
+            return False
+        lowered = text.lower().replace("’", "'")
+        return bool(self.extractor.mentions(text)) or any(p.search(lowered) for p in self.resolved)
 
     def is_urgent(self, text: str, about_the_clinic: bool = True) -> bool:
         """`about_the_clinic`: the message is like what patients ask (nlu_components/

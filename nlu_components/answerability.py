@@ -9,6 +9,7 @@ the FallbackClassifier, on the text they read, and before the urgent-symptom che
 which overrides everything.
 """
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -38,9 +39,11 @@ STATEMENT_INTENTS = frozenset({"ask_contraindications", "ask_medications", "ask_
 
 
 def asks(text: str) -> bool:
-    """The message opens with a question. Its first sentence decides, as it decides a long
-    message's intent (input_checks.py), so a long answer is read as its short self."""
-    return is_question(first_sentence(text))
+    """The message's first sentence is, or ends in, a question ("its freezing out and my
+    lips are chapped, which lip balm is good"). The first sentence decides, as it decides a
+    long message's intent (input_checks.py), so a long answer is read as its short self."""
+    clauses = re.split(r"[,;:]|\s-\s", first_sentence(text))
+    return is_question(clauses[0]) or is_question(clauses[-1])
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

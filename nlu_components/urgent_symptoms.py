@@ -1,11 +1,19 @@
-"""Rasa adapter: a message with a red flag is read as `urgent_symptom`, whatever DIET thought.
+"""Rasa adapters: a message with a red flag is read as `urgent_symptom`, whatever DIET thought;
+and DIET's `urgent_symptom` alone is trusted for what patients tell, not for what they ask.
 
 The trained `urgent_symptom` intent alone is not enough for a health assistant; the
 rule-based matcher (actions/red_flags.py) runs on every message, in the Rasa server, so
 the urgent reply needs no action server and comes in any state of the conversation.
+
+The trained intent still catches symptoms told in words the matcher lacks ("the red
+patch is getting bigger and bigger"). On a question in which the matcher finds no red
+flag ("my cheeks go red after a run, will that affect the treatment?", "which lip balm
+is good for chapped lips?"), or on a symptom the matcher read and found not urgent ("it
+stopped bleeding straight away"), it was a false alarm: such a message is read as the
+classifier's next intent, before the domain gate and the answerability check see it.
 """
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -18,7 +26,52 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions.red_flags import default_matcher
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
-from nlu_components.input_guard import restore_read_text
+from nlu_components.answerability import asks
+from nlu_components.input_guard import READ_TEXT, restore_read_text
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class TrainedUrgentCheck(GraphComponent):
+    """Reads a message that DIET alone calls urgent as the next intent DIET ranked when it
+    is a question with no red flag, or names a red flag the matcher read as not urgent."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # Below `threshold`, the next intent is the fallback's, as in the FallbackClassifier.
+        return {"intent": "urgent_symptom", "threshold": 0.3, "fallback_intent": "nlu_fallback"}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.intent = config["intent"]
+        self.threshold = float(config["threshold"])
+        self.fallback_intent = config["fallback_intent"]
+        self.matcher = default_matcher()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "TrainedUrgentCheck":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            text = message.get(TEXT)
+            if intent.get(INTENT_NAME_KEY) != self.intent or not text or text.startswith("/"):
+                continue
+            read = message.get(READ_TEXT) or text
+            if not self.matcher.rules_out(read) and (not asks(text) or self.matcher.is_urgent(read)):
+                continue
+            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
+                       if item.get(INTENT_NAME_KEY) != self.intent]
+            message.set(INTENT, self.next_intent(ranking), add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def next_intent(self, ranking: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+        best: Optional[Dict[Text, Any]] = ranking[0] if ranking else None
+        if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self.threshold:
+            return {INTENT_NAME_KEY: self.fallback_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        return {INTENT_NAME_KEY: best[INTENT_NAME_KEY],
+                PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY)}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

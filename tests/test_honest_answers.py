@@ -77,7 +77,7 @@ def test_is_it_for_me_starts_the_check_and_never_gets_cannot_answer(
     print(f"\n'for me' questions: {len(started)} of {len(FOR_ME)} start the check or get who "
           f"shouldn't; can't answer: {refused}")
     assert len(FOR_ME) >= 30
-    # Measured: 41 of 50 start the check; 4 get "can't answer" (issue 11 asks for none:
-    # docs/real_questions.md). Regression bounds, not the target.
-    assert len(refused) <= 5, refused
+    # Measured before the `for_me` cues: 41 of 50 started the check and 4 got "can't
+    # answer"; now 45-47 of 50 start it and none is refused (issue 11 asks for none).
+    assert refused == [], refused
     assert len(started) >= 0.8 * len(FOR_ME), sorted(set(FOR_ME) - set(started))

@@ -14,10 +14,11 @@ def test_config_uses_the_measured_choice() -> None:
     best = chosen(json.loads(REPORT_JSON.read_text()))
     candidate = yaml.safe_load((CANDIDATES_DIR / f"{best['candidate']}.yml").read_text())
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
-    # The input guard comes first, then the measured pipeline and its fallback, the
-    # domain gate, the answerability check, what is about the patient, and the
-    # urgent-symptom safety net last.
-    guard, *pipeline, fallback, gate, answerability, statements, safety_net = config["pipeline"]
+    # The input guard comes first, then the measured pipeline and its fallback, the check
+    # of the trained urgent intent, the domain gate, the answerability check, what is
+    # about the patient, and the urgent-symptom safety net last.
+    guard, *pipeline, fallback, trained_urgent, gate, answerability, statements, safety_net = \
+        config["pipeline"]
     assert gate["name"] == "nlu_components.domain_gate.DomainGate"
     assert guard["name"] == "nlu_components.input_guard.InputGuard"
     assert answerability["name"] == "nlu_components.answerability.AnswerabilityClassifier"
@@ -25,4 +26,6 @@ def test_config_uses_the_measured_choice() -> None:
     assert safety_net["name"] == "nlu_components.urgent_symptoms.UrgentSymptomClassifier"
     assert pipeline == candidate["pipeline"]
     assert fallback["name"] == "FallbackClassifier"
+    assert trained_urgent["name"] == "nlu_components.urgent_symptoms.TrainedUrgentCheck"
+    assert trained_urgent["threshold"] == fallback["threshold"]
     assert fallback["threshold"] == choose_threshold(best)["threshold"]

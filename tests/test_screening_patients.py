@@ -46,9 +46,11 @@ def take_the_check(say: Say, patient: Dict) -> Tuple[Optional[str], Counter, Lis
     return next(reply for reply in replies if reply.startswith(RESULT)), asked, transcript
 
 
-# Measured: 31 of 42 reach the outcome their writer expected (issue 11 asks for all of
-# them; docs/real_questions.md lists the misses). A regression bound, not the target.
-MIN_RIGHT_OUTCOMES = 0.65
+# Measured: 31 of 42 reached the outcome their writer expected before other people, "skin
+# is fine" and statements were read (issue 11); now 40 of 42 (docs/real_questions.md
+# lists the misses). The misses were read before the fixes, so this set is no longer
+# blind: tests/screening_patients_fresh.yml, written after, measures what is new.
+MIN_RIGHT_OUTCOMES = 0.9
 
 
 def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_three_times(

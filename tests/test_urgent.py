@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from actions.clinic_config import load_clinic_config
+from rasa.shared.nlu.constants import (
+    INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
 from actions.red_flags import RedFlagsError, default_matcher, parse_red_flags
+from nlu_components.urgent_symptoms import TrainedUrgentCheck
 from scripts.nlu_evaluation import Prediction, predict
 from rest_conversations import new_sender
 
@@ -49,6 +55,8 @@ def test_red_flag_file_mistakes_are_named() -> None:
         parse_red_flags({"flags": []})
     with pytest.raises(RedFlagsError, match="red_flags.bleeding: must be a non-empty list"):
         parse_red_flags({"red_flags": {"bleeding": []}})
+    with pytest.raises(RedFlagsError, match="resolved: must be a list of phrases"):
+        parse_red_flags({"red_flags": {"bleeding": ["bleeding a lot"]}, "resolved": "all gone"})
 
 
 def _report(name: str, predicted: List[bool]) -> Dict[str, float]:
@@ -61,6 +69,39 @@ def _report(name: str, predicted: List[bool]) -> Dict[str, float]:
     print(f"\n{name}: {len(CASES)} messages ({sum(gold)} urgent): urgent recall {recall:.3f}, "
           f"precision {precision:.3f}; missed: {missed}")
     return {"recall": recall, "precision": precision}
+
+
+def trained_urgent_read_as(text: str, ranking: List[tuple]) -> str:
+    """The intent the check of the trained urgent intent leaves, DIET having ranked
+    `urgent_symptom` first and then `ranking`."""
+    ranked = [{INTENT_NAME_KEY: URGENT, PREDICTED_CONFIDENCE_KEY: 0.6}] + [
+        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score} for name, score in ranking]
+    message = Message({TEXT: text, INTENT: ranked[0], INTENT_RANKING_KEY: ranked})
+    TrainedUrgentCheck(TrainedUrgentCheck.get_default_config()).process([message])
+    return message.get(INTENT)[INTENT_NAME_KEY]
+
+
+@pytest.mark.parametrize("text, ranking, expected", [
+    # Told symptoms in words the matcher lacks stay urgent.
+    ("the red patch is getting bigger and bigger", [("ask_side_effects", 0.3)], URGENT),
+    ("really struggling to catch my breath since my treatment", [], URGENT),
+    # A red flag, asked or not, stays urgent.
+    ("is it normal that it's still bleeding after 2 days?", [("ask_side_effects", 0.3)], URGENT),
+    ("it stopped bleeding but now it's oozing", [], URGENT),
+    # A question with no red flag gets DIET's next intent, or the fallback below 0.3.
+    ("my cheeks go red after a run, will that affect the treatment?",
+     [("ask_contraindications", 0.35)], "ask_contraindications"),
+    ("its freezing out and my lips are so chapped, which lip balm is good",
+     [("ask_side_effects", 0.1)], "nlu_fallback"),
+    # A problem told as over is not urgent on DIET's word alone.
+    ("nicked myself shaving this morning, it stopped bleeding straight away",
+     [("out_of_scope", 0.4)], "out_of_scope"),
+    ("my face felt warm for a few hours after my session, all gone now",
+     [("ask_side_effects", 0.4)], "ask_side_effects"),
+])
+def test_the_trained_urgent_intent_alone_is_not_trusted_on_a_question_or_what_is_over(
+        text: str, ranking: List[tuple], expected: str) -> None:
+    assert trained_urgent_read_as(text, ranking) == expected
 
 
 def test_urgent_alone_counts_only_in_a_message_about_the_clinic() -> None:
@@ -97,9 +138,9 @@ def test_every_urgent_message_is_read_as_urgent(model_path: Path) -> None:
     print(f"precision set: {sum(bool(c.get('precision_set')) for c in CASES)} messages, "
           f"{len(flagged)} read as urgent: {flagged}")
     assert sum(bool(c.get("precision_set")) for c in CASES) >= 60
-    # Measured: 5 of 83, all from the trained intent (the matcher alone flags none).
-    # Issue 11 asks for none: docs/real_questions.md. A regression bound, not the target.
-    assert len(flagged) <= 5, flagged
+    # Measured: 1-5 of 83 from the trained intent alone (the matcher flags none) before its
+    # check (nlu_components/urgent_symptoms.py::TrainedUrgentCheck); none since.
+    assert flagged == [], flagged
 
 
 Say = Callable[[str, str], List[Dict]]
