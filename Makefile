@@ -16,16 +16,16 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test train validate eval-nlu eval-ood eval-seeds lock clean prune-conversations delete-conversation report web browser \
+.PHONY: help install run shell test train validate eval-nlu eval-ood lock clean prune-conversations delete-conversation report web browser \
 	cluster cluster-stop cluster-packages bench
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
 	@echo "make test   install and run every test"
 	@echo "make shell  chat with the running assistant in this terminal"
-	@echo "make eval-nlu  compare NLU pipelines on the held-out set (docs/nlu_evaluation.md)"
+	@echo "make eval-nlu  today's pipeline and the sentence-encoder candidate as served, seeds 1,2,3"
+	@echo "               (docs/nlu_evaluation.md; SEEDS=1,2 CANDIDATES=a,b to change)"
 	@echo "make eval-ood  everyday requests unrelated to the clinic (Banking77): how many get microneedling"
-	@echo "make eval-seeds  today's pipeline and the sentence-encoder candidate over 3 seeds (docs/nlu_seed_study.md)"
 	@echo "make report    the clinic's report from the stored conversations (var/reports/report.html)"
 	@echo "make cluster   PostgreSQL, Redis, REPLICAS Rasa servers (default 2) and nginx on loopback"
 	@echo "make cluster-stop  stop a cluster started in another terminal"
@@ -134,17 +134,15 @@ OUT ?= var/reports/report.html
 report: install
 	@$(PY) -m scripts.report --out "$(OUT)"
 
+# Today's pipeline against the sentence-encoder candidate, each in config.yml's frame and
+# trained from scratch with DIET seeds 1, 2, 3 (six trainings of about 4 minutes each).
 eval-nlu: $(VENV)/.installed
-	$(PY) -m scripts.compare_pipelines $(if $(ONLY),--only $(ONLY))
+	$(PY) -m scripts.seed_study $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CANDIDATES),--candidates $(CANDIDATES))
 
 # The trained model on everyday requests that have nothing to do with the clinic
 # (tests/corpora/), against fresh servers; LIMIT=300 for a quick look.
 eval-ood: $(MODEL) web
 	$(PY) -m scripts.eval_out_of_domain $(if $(LIMIT),--limit $(LIMIT))
-
-# Today's pipeline against the sentence-encoder candidate, 3 DIET seeds each (docs/nlu_seed_study.md).
-eval-seeds: $(VENV)/.installed
-	$(PY) -m scripts.seed_study $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CANDIDATES),--candidates $(CANDIDATES))
 
 # Our assistant against Rasa's starter bot on this machine (docs/benchmark.md). A quiet
 # machine gives figures worth committing; BENCH_QUICK=1 only checks the tool works.
