@@ -149,6 +149,16 @@ def train(config: Path, attempts: int = 3) -> float:
     raise AssertionError("unreachable")
 
 
+def measured_commit() -> str:
+    """The commit whose data and config are measured; "-dirty" when tracked files differ."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -294,7 +304,7 @@ def run(candidates: Sequence[str], seeds: Sequence[int], keep: Optional[List[Dic
             seconds = train(config)
             figures = metrics(score(OUT_DIR / f"{config.stem}.tar.gz"))
             runs.append({"candidate": candidate, "seed": seed,
-                         "measured": time.strftime("%Y-%m-%d"),
+                         "measured": time.strftime("%Y-%m-%d"), "commit": measured_commit(),
                          "frame": frame_names(candidate), "train_seconds": seconds,
                          "load_average_before": load_before, **figures})
             print(f"  accuracy {figures['accuracy']:.3f}, near-domain honest "

@@ -102,12 +102,13 @@ def test_the_confusion_matrix_sums_each_seeds_replies() -> None:
 
 
 def test_the_report_says_which_is_kept() -> None:
-    common = {"measured": "2026-12-03", "frame": ["guard", "(x)", "FallbackClassifier"],
+    common = {"measured": "2026-12-03", "commit": "abc1234", "frame": ["guard", "(x)", "FallbackClassifier"],
               "load_average_before": 1.0, "heldout": [["ask_pain", "ask_pain"]], "errors": [],
               "near_domain_answered": [], "banking77_false": [["my card?", "ask_pain"]],
               "banking77_kinds": {"false_answer": 1},
               "counts": {"examples": 1, "urgent": 0, "near_domain": 1, "banking77": 1}}
     text = markdown([{**r, **common} for r in runs("today") + runs("candidate")], "today")
+    assert "at commit `abc1234`" in text
     assert "**Kept: `today`** (against `candidate`)." in text
     assert "| 1 ask_pain | **3** |" in text
     assert "| my card? | ask_pain |" in text
