@@ -65,12 +65,15 @@ class Answerability:
     topics: Mapping[str, Topic]
     kinds: Tuple[Kind, ...]
     context: Tuple[Pattern[str], ...]
-    # A patient asking whether it suits them (knowledge/answerability.yml `for_me`).
+    # A patient asking whether it suits them, and what makes it another question
+    # (knowledge/answerability.yml `for_me`).
     for_me: Tuple[Pattern[str], ...] = ()
+    for_me_unless: Tuple[Pattern[str], ...] = ()
 
     def asks_if_for_me(self, text: str) -> bool:
         lowered = normalised(text)
-        return any(pattern.search(lowered) for pattern in self.for_me)
+        return any(pattern.search(lowered) for pattern in self.for_me) and \
+            not any(pattern.search(lowered) for pattern in self.for_me_unless)
 
     def asked_for(self, text: str) -> List[Tuple[Kind, Optional[str]]]:
         """The kinds `text` asks for, each with the label of its first cue, in file order."""
@@ -192,11 +195,17 @@ def parse_answerability(raw: object, responses: Optional[Sequence[str]] = None,
                        (_phrases(entry["unless"], f"{where}.unless", problems) if entry.get("unless") else ()))
         kinds.append(Kind(str(name), entry["says"].strip(), related, tuple(cues), unless))
     context = _phrases(raw.get("context"), "context", problems)
-    for_me = _phrases(raw["for_me"], "for_me", problems) if raw.get("for_me") else ()
+    for_me = raw.get("for_me") or {}
+    if not isinstance(for_me, dict):
+        problems.append("for_me: must have 'cues' (and may have 'unless')")
+        for_me = {}
+    cues = _phrases(for_me["cues"], "for_me.cues", problems) if for_me.get("cues") else ()
+    unless = _phrases(for_me["unless"], "for_me.unless", problems) if for_me.get("unless") else ()
     if problems:
         raise AnswerabilityError(problems_message(source, problems))
     return Answerability(topics, tuple(kinds), tuple(cue_pattern(phrase) for phrase in context),
-                         tuple(cue_pattern(phrase) for phrase in for_me))
+                         tuple(cue_pattern(phrase) for phrase in cues),
+                         tuple(cue_pattern(phrase) for phrase in unless))
 
 
 def load_answerability(path: Path = ANSWERABILITY_PATH,

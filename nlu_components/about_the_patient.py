@@ -48,6 +48,11 @@ QUESTION_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {
     "urgent_symptom", "greet", "goodbye", "thank", "affirm", "deny", "unsure"}
 
 
+# A question whether it suits the patient starts the check when no topic was found in it,
+# or before a booking ("check whether it suits me, I'm thinking of booking").
+FOR_ME_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {"request_booking"}
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class AboutThePatientClassifier(GraphComponent):
     """Routes a statement of the patient's own findings, or a question whether it suits
@@ -85,16 +90,16 @@ class AboutThePatientClassifier(GraphComponent):
         classified = message.get(TEXT)
         text = message.get(READ_TEXT) or classified  # all that was read of a long one
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if not text or text.startswith("/") or intent in KEPT or intent in STATEMENT_INTENTS \
-                or self.not_said(message):
+        if not text or text.startswith("/") or self.not_said(message):
             return None
-        if (not asks(text) or intent in QUESTION_ROUTED_FROM) and \
+        if intent not in KEPT and intent not in STATEMENT_INTENTS and \
+                (not asks(text) or intent in QUESTION_ROUTED_FROM) and \
                 statement_verdict(self.rules, self.extractor.mentions(text)) is not None:
             return self.statement_intent
         # As the intent classifier, a long message's question is read on its first sentence.
         about_the_clinic = not message.get(OUT_OF_DOMAIN_KEY, False) or \
             self.answerability.about_microneedling(classified)
-        if intent in UNANSWERED_INTENTS and about_the_clinic and \
+        if intent in FOR_ME_ROUTED_FROM and about_the_clinic and \
                 self.answerability.asks_if_for_me(classified):
             return self.check_intent
         return None

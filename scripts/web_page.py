@@ -179,6 +179,12 @@ class PageServer(ThreadingHTTPServer):
             self._open.pop(request, None)
         super().shutdown_request(request)
 
+    def handle_error(self, request: socket.socket, client_address: Tuple[str, int]) -> None:
+        """A visitor who goes away mid-reply is not an error worth a traceback in the log."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
 
 def _refuse(request: socket.socket) -> None:
     """503 and close, from the accepting thread, without waiting on the client."""

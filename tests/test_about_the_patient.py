@@ -76,6 +76,13 @@ def test_a_question_whether_it_suits_the_patient_starts_the_check(
     assert routed(component, text, "out_of_scope", out_of_domain=out_of_domain) == START
 
 
+def test_asking_whether_it_suits_before_booking_starts_the_check(
+        component: AboutThePatientClassifier) -> None:
+    assert routed(component, "check whether it suits me, I'm thinking of booking",
+                  "request_booking") == START
+    assert routed(component, "I'd like to book an appointment", "request_booking") == "request_booking"
+
+
 @pytest.mark.parametrize("text, intent, not_said, out_of_domain", [
     # A bank's customer asking for themself is not asking about microneedling.
     ("can I get a new card for me", "out_of_scope", NOTHING, True),

@@ -103,12 +103,26 @@ def test_cues_are_whole_words_and_gaps_are_bounded() -> None:
     (lambda raw: raw["kinds"]["price"].update(cues="cost"), "must be a list of phrases"),
     (lambda raw: raw["kinds"]["price"].update(says="anything about {label}"), "must be labelled groups"),
     (lambda raw: raw["topics"]["ask_pain"].update(answers=["prices"]), "'prices' is not a kind"),
+    (lambda raw: raw.update(for_me=["for me"]), "for_me: must have 'cues'"),
+    (lambda raw: raw["for_me"].update(unless="if"), "for_me.unless: must be a list of phrases"),
 ])
 def test_mistakes_in_the_file_are_named(change, message: str) -> None:
     raw = yaml.safe_load((PROJECT_ROOT / "knowledge" / "answerability.yml").read_text(encoding="utf-8"))
     change(raw)
     with pytest.raises(AnswerabilityError, match=message):
         parse_answerability(raw, responses=list(DOMAIN["responses"]))
+
+
+@pytest.mark.parametrize("text, for_me", [
+    ("would my skin be ok with microneedling", True),
+    ("can i actually get it or not", True),
+    ("Am I someone who can get microneedling?", True),
+    ("can i get my brows waxed after microneedling", False),
+    ("can i get microneedling if i have a cold sore", False),
+    ("can i get a refund", False),
+])
+def test_a_question_whether_it_suits_the_patient_is_told_apart(text: str, for_me: bool) -> None:
+    assert ANSWERABILITY.asks_if_for_me(text) is for_me
 
 
 def test_the_honest_replies_quote_only_the_article_and_stay_short_on_sms(tmp_path: Path) -> None:

@@ -148,3 +148,18 @@ def test_connections_beyond_the_maximum_are_answered_503_at_once(page_server: Pa
             if error.code != 503 or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@pytest.mark.parametrize("page_server", [(64, 5.0)], indirect=True)
+def test_a_visitor_who_leaves_mid_download_leaves_no_traceback(
+        page_server: PageServer, capfd: pytest.CaptureFixture) -> None:
+    for _ in range(5):
+        client = connect(page_server)
+        client.sendall(b"GET /vendor/rasa-webchat.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.recv(100)  # the reply has started
+        # Closed with a reset: the server's next writes of the bundle fail.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.close()
+    time.sleep(1.0)
+    assert page_status(page_server) == 200
+    assert "Traceback" not in capfd.readouterr().err
