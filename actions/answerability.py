@@ -71,9 +71,14 @@ class Answerability:
     for_me_unless: Tuple[Pattern[str], ...] = ()
 
     def asks_if_for_me(self, text: str) -> bool:
-        lowered = normalised(text)
-        return any(pattern.search(lowered) for pattern in self.for_me) and \
-            not any(pattern.search(lowered) for pattern in self.for_me_unless)
+        """Some clause asks whether it suits the patient and nothing in that clause makes it
+        another question (an "if" earlier in a long message does not)."""
+        for clause in re.split(r"[.!?,;:\n]+", text):
+            lowered = normalised(clause)
+            if any(pattern.search(lowered) for pattern in self.for_me) and \
+                    not any(pattern.search(lowered) for pattern in self.for_me_unless):
+                return True
+        return False
 
     def asked_for(self, text: str) -> List[Tuple[Kind, Optional[str]]]:
         """The kinds `text` asks for, each with the label of its first cue, in file order."""

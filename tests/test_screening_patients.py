@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+import pytest
 import yaml
 
 from actions.contraindication_rules import load_rules
@@ -13,8 +14,15 @@ from rest_conversations import new_sender
 
 Say = Callable[[str, str], List[Dict]]
 QUESTIONS = {question.text: key for key, question in load_rules().questions.items()}
-PATIENTS = yaml.safe_load((Path(__file__).parent / "screening_patients.yml").read_text(
-    encoding="utf-8"))["patients"]
+
+
+def patients(name: str) -> List[Dict]:
+    return yaml.safe_load((Path(__file__).parent / name).read_text(encoding="utf-8"))["patients"]
+
+
+PATIENTS = patients("screening_patients.yml")
+# Written blind after the fixes that the first set's misses led to (docs/real_questions.md).
+FRESH = "screening_patients_fresh.yml"
 RESULT = "Result of the check: "
 URGENT = "What you describe may need urgent medical attention."
 
@@ -46,17 +54,20 @@ def take_the_check(say: Say, patient: Dict) -> Tuple[Optional[str], Counter, Lis
     return next(reply for reply in replies if reply.startswith(RESULT)), asked, transcript
 
 
-# Measured: 31 of 42 reached the outcome their writer expected before other people, "skin
-# is fine" and statements were read (issue 11); now 40 of 42 (docs/real_questions.md
-# lists the misses). The misses were read before the fixes, so this set is no longer
-# blind: tests/screening_patients_fresh.yml, written after, measures what is new.
-MIN_RIGHT_OUTCOMES = 0.9
+# Right outcomes, measured: the first set 31 of 42 before other people, "skin is fine" and
+# statements were read (issue 11), now 41 of 42 (docs/real_questions.md lists the misses);
+# its misses were read for those fixes, so it is no longer blind. The fresh set, written
+# blind after them: 24 of 30, then 26 of 30 after the `for_me` cues were widened on the
+# fresh "for me" set. Regression bounds, not the target.
+MIN_RIGHT_OUTCOMES = {"screening_patients.yml": 0.9, FRESH: 0.8}
 
 
+@pytest.mark.parametrize("name", list(MIN_RIGHT_OUTCOMES))
 def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_three_times(
-        say: Say) -> None:
+        say: Say, name: str) -> None:
     wrong, stuck = [], []
-    for patient in PATIENTS:
+    group = patients(name)
+    for patient in group:
         result, asked, transcript = take_the_check(say, patient)
         if any(URGENT in line for line in transcript):
             wrong.append(f"{patient['name']}: the urgent reply")  # cautious, but not the check
@@ -66,8 +77,9 @@ def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_th
             wrong.append(f"{patient['name']}: the check did not start")
         elif not result.startswith(f"{RESULT}{patient['outcome']}."):
             wrong.append(f"{patient['name']}: {result.splitlines()[0]} (expected {patient['outcome']})")
-    print(f"\nsimulated patients: {len(PATIENTS) - len(wrong) - len(stuck)} of {len(PATIENTS)} "
+    print(f"\nsimulated patients ({name}): {len(group) - len(wrong) - len(stuck)} of {len(group)} "
           f"reach the expected outcome; wrong: {wrong}")
     # Never stuck in a loop: every patient gets a result, no question is asked a third time.
+    assert len(group) >= 30
     assert stuck == [], stuck[:2]
-    assert len(PATIENTS) - len(wrong) >= MIN_RIGHT_OUTCOMES * len(PATIENTS), wrong
+    assert len(group) - len(wrong) >= MIN_RIGHT_OUTCOMES[name] * len(group), wrong
