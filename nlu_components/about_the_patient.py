@@ -51,6 +51,9 @@ QUESTION_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {
 # A question whether it suits the patient starts the check when no topic was found in it,
 # or before a booking ("check whether it suits me, I'm thinking of booking").
 FOR_ME_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {"request_booking"}
+# Or when DIET read a topic below this confidence with the check among its first guesses.
+UNSURE_TOPIC_CONFIDENCE = 0.5
+FOR_ME_GUESSES = 3
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -99,10 +102,19 @@ class AboutThePatientClassifier(GraphComponent):
         # As the intent classifier, a long message's question is read on its first sentence.
         about_the_clinic = not message.get(OUT_OF_DOMAIN_KEY, False) or \
             self.answerability.about_microneedling(classified)
-        if intent in FOR_ME_ROUTED_FROM and about_the_clinic and \
-                self.answerability.asks_if_for_me(classified):
+        if (intent in FOR_ME_ROUTED_FROM or self.unsure_topic(message)) and about_the_clinic \
+                and self.answerability.asks_if_for_me(classified):
             return self.check_intent
         return None
+
+    def unsure_topic(self, message: Message) -> bool:
+        """DIET read a topic without confidence and had the check among its first guesses
+        ("would my skin be ok with microneedling" as the answer on what it is, 0.49)."""
+        intent = message.get(INTENT) or {}
+        ranking = [item.get(INTENT_NAME_KEY) for item in message.get(INTENT_RANKING_KEY) or []]
+        return intent.get(INTENT_NAME_KEY) in self.answerability.topics \
+            and (intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < UNSURE_TOPIC_CONFIDENCE \
+            and self.check_intent in ranking[:FOR_ME_GUESSES]
 
     @staticmethod
     def not_said(message: Message) -> bool:

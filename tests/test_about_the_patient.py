@@ -76,6 +76,26 @@ def test_a_question_whether_it_suits_the_patient_starts_the_check(
     assert routed(component, text, "out_of_scope", out_of_domain=out_of_domain) == START
 
 
+def test_a_for_me_question_read_as_a_topic_without_confidence_starts_the_check(
+        component: AboutThePatientClassifier) -> None:
+    def read(text: str, ranking: List[tuple]) -> str:
+        message = Message({TEXT: text, INTENT: {INTENT_NAME_KEY: ranking[0][0],
+                                                PREDICTED_CONFIDENCE_KEY: ranking[0][1]},
+                           INTENT_RANKING_KEY: [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score}
+                                                for name, score in ranking]})
+        component.process([message])
+        return message.get(INTENT)[INTENT_NAME_KEY]
+
+    # What DIET made of it on the model of a fresh clone (2 December).
+    assert read("would my skin be ok with microneedling",
+                [("ask_what_is", 0.49), (START, 0.13), ("ask_contraindications", 0.11)]) == START
+    # A confident topic, or no check among the guesses, keeps the topic.
+    assert read("would my skin be ok with microneedling",
+                [("ask_what_is", 0.8), (START, 0.1)]) == "ask_what_is"
+    assert read("is it ok for me to wear makeup", [("ask_side_effects", 0.4), ("ask_sun", 0.3),
+                                                    ("ask_pain", 0.1), (START, 0.05)]) == "ask_side_effects"
+
+
 def test_asking_whether_it_suits_before_booking_starts_the_check(
         component: AboutThePatientClassifier) -> None:
     assert routed(component, "check whether it suits me, I'm thinking of booking",
