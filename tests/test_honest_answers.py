@@ -81,7 +81,7 @@ def test_is_it_for_me_starts_the_check_and_never_gets_cannot_answer(
           f"shouldn't; can't answer: {refused}")
     assert len(questions) >= 30
     # Measured: the first set 41 of 50 started the check and 4 got "can't answer" before
-    # the `for_me` cues, now 45 of 50 and none. The fresh set (written blind after them)
+    # the `for_me` cues, now 47 of 50 and none. The fresh set (written blind after them)
     # measured 25 of 40 and 12 refused with the first cues, 35 and 3 after cues were added
     # from its misses (so it is no longer blind either): the 3 are long messages in which
     # the answerability check finds a price or a time asked for ("before I spend the
