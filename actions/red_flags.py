@@ -81,19 +81,21 @@ class RedFlagMatcher:
         self.need_context = frozenset(red_flags.need_context)
         self.resolved = [re.compile(rf"(?<![\w']){re.escape(phrase)}(?![\w'])") for phrase in red_flags.resolved]
 
-    def red_flags(self, text: str) -> List[Mention]:
+    def red_flags(self, text: str, mentions: Optional[List[Mention]] = None) -> List[Mention]:
         """The patient's own red flags; negated, someone else's, what-ifs and what is long
-        over ("a reaction to hair dye years ago") are left out."""
-        return [m for m in self.extractor.mentions(text)
+        over ("a reaction to hair dye years ago") are left out. `mentions`: the extractor's,
+        when the caller has them already."""
+        return [m for m in (self.extractor.mentions(text) if mentions is None else mentions)
                 if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)]
 
     def rules_out(self, text: str) -> bool:
         """No red flag, and the message either names one the matcher read as not urgent
         ("no fever") or says the problem is over ("it stopped bleeding straight away")."""
-        if self.red_flags(text):
+        mentions = self.extractor.mentions(text)  # one parse for both questions
+        if self.red_flags(text, mentions):
             return False
         lowered = text.lower().replace("’", "'")
-        return bool(self.extractor.mentions(text)) or any(p.search(lowered) for p in self.resolved)
+        return bool(mentions) or any(p.search(lowered) for p in self.resolved)
 
     def is_urgent(self, text: str, about_the_clinic: bool = True) -> bool:
         """`about_the_clinic`: the message is like what patients ask (nlu_components/
