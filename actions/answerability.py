@@ -16,6 +16,7 @@ from typing import Dict, FrozenSet, List, Mapping, Optional, Pattern, Sequence, 
 
 from actions.article import ungrounded_sentences
 from actions.data_files import problems_message, read_yaml
+from actions.screening import is_question
 
 ANSWERABILITY_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "answerability.yml"
 # Intents whose reply is the honest "can't answer": a question read as one of them may
@@ -69,16 +70,34 @@ class Answerability:
     # (knowledge/answerability.yml `for_me`).
     for_me: Tuple[Pattern[str], ...] = ()
     for_me_unless: Tuple[Pattern[str], ...] = ()
+    # Kinds that a question whether it suits the patient may tell as context ("a few weeks
+    # before the wedding."), the question still being whether it suits them.
+    told_as_context: FrozenSet[str] = frozenset()
 
     def asks_if_for_me(self, text: str) -> bool:
         """Some clause asks whether it suits the patient and nothing in that clause makes it
-        another question (an "if" earlier in a long message does not)."""
-        for clause in re.split(r"[.!?,;:\n]+", text):
+        another question (an "if" earlier in a long message does not), nor asks for what
+        the article does not say ("how much would it cost for me"). A time or a price told
+        in another clause is context ("... a few weeks before. i just want to know if i'd
+        be ok to have it"). "My skin: will it tolerate it?" is one clause."""
+        for clause in re.split(r"[.!?,;\n]+", text):
             lowered = normalised(clause)
             if any(pattern.search(lowered) for pattern in self.for_me) and \
-                    not any(pattern.search(lowered) for pattern in self.for_me_unless):
+                    not any(pattern.search(lowered) for pattern in self.for_me_unless) and \
+                    not self.asked_for(clause):
                 return True
         return False
+
+    def told_only_as_context(self, text: str) -> bool:
+        """What the article does not say is found only in statements, and is only of the
+        kinds told as context (`for_me.told_as_context`): "we were thinking of booking it a
+        few weeks before. i just want to know if i'd be ok to have it" asks no time, while
+        "I am breastfeeding. Can I still have it?" asks about breastfeeding."""
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+            kinds = {kind.name for kind, _ in self.asked_for(sentence)}
+            if kinds and (is_question(sentence) or not kinds <= self.told_as_context):
+                return False
+        return True
 
     def asked_for(self, text: str) -> List[Tuple[Kind, Optional[str]]]:
         """The kinds `text` asks for, each with the label of its first cue, in file order."""
@@ -206,11 +225,15 @@ def parse_answerability(raw: object, responses: Optional[Sequence[str]] = None,
         for_me = {}
     cues = _phrases(for_me["cues"], "for_me.cues", problems) if for_me.get("cues") else ()
     unless = _phrases(for_me["unless"], "for_me.unless", problems) if for_me.get("unless") else ()
+    told = _phrases(for_me["told_as_context"], "for_me.told_as_context", problems) \
+        if for_me.get("told_as_context") else ()
+    for name in set(told) - {kind.name for kind in kinds}:
+        problems.append(f"for_me.told_as_context: {name!r} is not a kind")
     if problems:
         raise AnswerabilityError(problems_message(source, problems))
     return Answerability(topics, tuple(kinds), tuple(cue_pattern(phrase) for phrase in context),
                          tuple(cue_pattern(phrase) for phrase in cues),
-                         tuple(cue_pattern(phrase) for phrase in unless))
+                         tuple(cue_pattern(phrase) for phrase in unless), frozenset(told))
 
 
 def load_answerability(path: Path = ANSWERABILITY_PATH,

@@ -252,7 +252,6 @@ _LAY_CONTEXT: Tuple[Tuple[str, str, str], ...] = (
     ("cause a", "HYPOTHETICAL", "FORWARD"),
     ("cause", "HYPOTHETICAL", "FORWARD"),
     ("give me", "HYPOTHETICAL", "FORWARD"),
-    ("make my", "HYPOTHETICAL", "FORWARD"),
     ("what is", "HYPOTHETICAL", "FORWARD"),
     ("what's", "HYPOTHETICAL", "FORWARD"),
     ("whats", "HYPOTHETICAL", "FORWARD"),
@@ -467,6 +466,9 @@ class Extractor:
                           on_modifies=_asked_as_a_question)
               for phrase in ("after the treatment", "after treatment", "after microneedling",
                              "after the procedure", "afterwards", "afterward")),
+            # "will it make my skin sensitive?" asks; "creams make my face sting" tells.
+            ConTextRule("make my", "HYPOTHETICAL", direction="FORWARD",
+                        on_modifies=_asked_as_a_question),
             ConTextRule(
                 "question opener", "HYPOTHETICAL", direction="FORWARD", max_scope=4,
                 pattern=[{"LOWER": {"IN": _QUESTION_OPENERS}, "IS_SENT_START": True}],

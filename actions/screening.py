@@ -17,9 +17,14 @@ YES, NO = "yes", "no"
 
 _UNSURE_WORDS = re.compile(
     r"\b(not (really |quite |too )?sure|unsure|maybe|don'?t know|do not know|dunno|idk|"
-    r"no idea|possibly|perhaps|not certain|might|i think so|kind of|kinda|sort of|a little|"
-    r"a bit|hard to say|can'?t remember|cannot remember)\b"
+    r"no idea|possibly|perhaps|not certain|might|i think so|hard to say|can'?t remember|"
+    r"cannot remember)\b"
 )
+# "a bit", "kind of": some of it, so not sure, unless a firm no came first and the degree
+# word is about something else ("No, never. My skin gets a bit dry in winter").
+_DEGREE_WORDS = re.compile(r"\b(kind of|kinda|sort of|a little|a bit)\b")
+_FIRM_NO = re.compile(r"^\W*(no+|nope|nop|nah|none|never|i don'?t|i do not|i'?ve never|i have never|"
+                      r"not at all)\b[^,.;!?]*[,.;!?]")
 _NO_WORDS = re.compile(
     r"^\W*(no+|nope|nop|nah|naw|n|none|nothing|nothin|nada|never|negative|not really|no way|"
     r"i wouldn'?t say so|not that i know( of)?|not that i'?m aware( of)?|"
@@ -74,6 +79,9 @@ def yes_no_unsure(text: str) -> Optional[str]:
     """Read a short answer as yes, no or unsure; None when it is none of them."""
     lowered = text.lower().strip()
     if _UNSURE_WORDS.search(lowered):
+        return UNSURE
+    firm_no = _FIRM_NO.match(lowered)
+    if _DEGREE_WORDS.search(lowered) and not (firm_no and not _DEGREE_WORDS.search(firm_no.group())):
         return UNSURE
     if _NO_WORDS.search(lowered) or _SKIN_FINE.search(lowered):
         return NO

@@ -52,7 +52,9 @@ QUESTION_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {
 # or before a booking ("check whether it suits me, I'm thinking of booking").
 FOR_ME_ROUTED_FROM = frozenset(UNANSWERED_INTENTS) | {"request_booking"}
 # Or when DIET read a topic below this confidence with the check among its first guesses.
-UNSURE_TOPIC_CONFIDENCE = 0.5
+# ("I would like to establish whether microneedling would be appropriate for me" read as
+# the alternatives at 0.56, the check next.)
+UNSURE_TOPIC_CONFIDENCE = 0.6
 FOR_ME_GUESSES = 3
 
 
@@ -93,13 +95,17 @@ class AboutThePatientClassifier(GraphComponent):
         classified = message.get(TEXT)
         text = message.get(READ_TEXT) or classified  # all that was read of a long one
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if not text or text.startswith("/") or self.not_said(message):
+        if not text or text.startswith("/"):
             return None
-        if intent not in KEPT and intent not in STATEMENT_INTENTS and \
+        if not self.not_said(message) and intent not in KEPT and intent not in STATEMENT_INTENTS and \
                 (not asks(text) or intent in QUESTION_ROUTED_FROM) and \
                 statement_verdict(self.rules, self.extractor.mentions(text)) is not None:
             return self.statement_intent
         # As the intent classifier, a long message's question is read on its first sentence.
+        # What the article does not say keeps the honest reply, unless it is only a time
+        # or a price told beside the question.
+        if self.not_said(message) and not self.answerability.told_only_as_context(classified):
+            return None
         about_the_clinic = not message.get(OUT_OF_DOMAIN_KEY, False) or \
             self.answerability.about_microneedling(classified)
         if (intent in FOR_ME_ROUTED_FROM or self.unsure_topic(message)) and about_the_clinic \

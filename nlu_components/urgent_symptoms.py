@@ -8,8 +8,9 @@ the urgent reply needs no action server and comes in any state of the conversati
 The trained intent still catches symptoms told in words the matcher lacks ("the red
 patch is getting bigger and bigger"). On a question in which the matcher finds no red
 flag ("my cheeks go red after a run, will that affect the treatment?", "which lip balm
-is good for chapped lips?"), or on a symptom the matcher read and found not urgent ("it
-stopped bleeding straight away"), it was a false alarm: such a message is read as the
+is good for chapped lips?"), on a symptom the matcher read and found not urgent ("it
+stopped bleeding straight away"), or on what the check asks about ("most moisturisers
+make my face sting", sensitive skin, told as the answer to the check), it was a false alarm: such a message is read as the
 classifier's next intent, before the domain gate and the answerability check see it.
 """
 
@@ -24,7 +25,10 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from actions.contraindication_rules import load_rules
+from actions.extraction import default_extractor
 from actions.red_flags import default_matcher
+from actions.screening import statement_verdict
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
 from nlu_components.input_guard import READ_TEXT, restore_read_text
@@ -45,6 +49,8 @@ class TrainedUrgentCheck(GraphComponent):
         self.threshold = float(config["threshold"])
         self.fallback_intent = config["fallback_intent"]
         self.matcher = default_matcher()
+        self.rules = load_rules()
+        self.extractor = default_extractor()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -58,13 +64,20 @@ class TrainedUrgentCheck(GraphComponent):
             if intent.get(INTENT_NAME_KEY) != self.intent or not text or text.startswith("/"):
                 continue
             read = message.get(READ_TEXT) or text
-            if not self.matcher.rules_out(read) and (not asks(text) or self.matcher.is_urgent(read)):
+            if not self.matcher.rules_out(read) and not self.tells_a_finding(read) and \
+                    (not asks(text) or self.matcher.is_urgent(read)):
                 continue
             ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
                        if item.get(INTENT_NAME_KEY) != self.intent]
             message.set(INTENT, self.next_intent(ranking), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def tells_a_finding(self, text: str) -> bool:
+        """No red flag, and the check reads it as the patient's own finding ("most
+        moisturisers make my face sting": sensitive skin), which the check answers."""
+        return not self.matcher.is_urgent(text) and \
+            statement_verdict(self.rules, self.extractor.mentions(text)) is not None
 
     def next_intent(self, ranking: List[Dict[Text, Any]]) -> Dict[Text, Any]:
         best: Optional[Dict[Text, Any]] = ranking[0] if ranking else None

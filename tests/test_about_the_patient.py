@@ -76,6 +76,20 @@ def test_a_question_whether_it_suits_the_patient_starts_the_check(
     assert routed(component, text, "out_of_scope", out_of_domain=out_of_domain) == START
 
 
+@pytest.mark.parametrize("text, not_said, out_of_domain", [
+    # Fresh blind "for me" questions that got "our article doesn't say" or "I can't answer
+    # that": a time or an article told as context, the question whether it suits them.
+    ("hi!! my sister's getting married in june and we were thinking of booking microneedling "
+     "together a few weeks before. i just want to know if i'd be ok to have it too, i've never "
+     "had anything like this done", "how long, in minutes, days or weeks", False),
+    ("I've been reading your article and I'm keen, but before I spend the money I'd like to "
+     "know whether there's any reason I personally shouldn't have it.", NOTHING, True),
+])
+def test_a_for_me_question_with_context_starts_the_check(
+        component: AboutThePatientClassifier, text: str, not_said: str, out_of_domain: bool) -> None:
+    assert routed(component, text, "out_of_scope", not_said, out_of_domain) == START
+
+
 def test_a_for_me_question_read_as_a_topic_without_confidence_starts_the_check(
         component: AboutThePatientClassifier) -> None:
     def read(text: str, ranking: List[tuple]) -> str:
@@ -89,6 +103,8 @@ def test_a_for_me_question_read_as_a_topic_without_confidence_starts_the_check(
     # What DIET made of it on the model of a fresh clone (2 December).
     assert read("would my skin be ok with microneedling",
                 [("ask_what_is", 0.49), (START, 0.13), ("ask_contraindications", 0.11)]) == START
+    assert read("Good afternoon. I would like to establish whether microneedling would be "
+                "appropriate for me.", [("ask_alternatives", 0.56), (START, 0.34)]) == START
     # A confident topic, or no check among the guesses, keeps the topic.
     assert read("would my skin be ok with microneedling",
                 [("ask_what_is", 0.8), (START, 0.1)]) == "ask_what_is"
@@ -109,6 +125,11 @@ def test_asking_whether_it_suits_before_booking_starts_the_check(
     # A topic answers it, or the article does not say what was asked.
     ("is it safe for me during pregnancy", "ask_contraindications", NOTHING, False),
     ("can i get it on my neck", "out_of_scope", "which parts of the body", False),
+    # Told beside the question, a condition or a treatment is what is asked about.
+    ("I am currently breastfeeding my 4 month old. Can I still have microneedling?",
+     "out_of_scope", "anything about breastfeeding", False),
+    ("i had IPL last month, can i have microneedling now", "out_of_scope",
+     "anything about IPL", False),
 ])
 def test_a_for_me_question_that_is_not_one_keeps_its_intent(
         component: AboutThePatientClassifier, text: str, intent: str, not_said: str,

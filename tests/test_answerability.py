@@ -105,6 +105,7 @@ def test_cues_are_whole_words_and_gaps_are_bounded() -> None:
     (lambda raw: raw["topics"]["ask_pain"].update(answers=["prices"]), "'prices' is not a kind"),
     (lambda raw: raw.update(for_me=["for me"]), "for_me: must have 'cues'"),
     (lambda raw: raw["for_me"].update(unless="if"), "for_me.unless: must be a list of phrases"),
+    (lambda raw: raw["for_me"].update(told_as_context=["prices"]), "'prices' is not a kind"),
 ])
 def test_mistakes_in_the_file_are_named(change, message: str) -> None:
     raw = yaml.safe_load((PROJECT_ROOT / "knowledge" / "answerability.yml").read_text(encoding="utf-8"))
@@ -120,6 +121,11 @@ def test_mistakes_in_the_file_are_named(change, message: str) -> None:
     ("can i get my brows waxed after microneedling", False),
     ("can i get microneedling if i have a cold sore", False),
     ("can i get a refund", False),
+    # Fresh blind "for me" questions (tests/for_me_questions_fresh.yml, simulated patients).
+    ("My skin: will it tolerate microneedling?", True),
+    ("hi, i'd like to see if i can get microneedling, mainly for my scarring", True),
+    # What the article does not say, asked in the same clause, is the question.
+    ("how much would it cost for me", False),
 ])
 def test_a_question_whether_it_suits_the_patient_is_told_apart(text: str, for_me: bool) -> None:
     assert ANSWERABILITY.asks_if_for_me(text) is for_me

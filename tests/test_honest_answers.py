@@ -16,7 +16,6 @@ Say = Callable[[str, str], List[Dict]]
 QUESTIONS = [question.text for question in load_rules().questions.values()]
 # The second set was written blind after the `for_me` cues were fitted to the first's misses.
 FOR_ME_SETS = ("for_me_questions.yml", "for_me_questions_fresh.yml")
-MAX_REFUSED = {"for_me_questions.yml": 0, "for_me_questions_fresh.yml": 3}
 NOT_SAID = "Our article doesn't say "
 
 
@@ -82,9 +81,8 @@ def test_is_it_for_me_starts_the_check_and_never_gets_cannot_answer(
     assert len(questions) >= 30
     # Measured: the first set 41 of 50 started the check and 4 got "can't answer" before
     # the `for_me` cues, now 47 of 50 and none. The fresh set (written blind after them)
-    # measured 25 of 40 and 12 refused with the first cues, 35 and 3 after cues were added
-    # from its misses (so it is no longer blind either): the 3 are long messages in which
-    # the answerability check finds a price or a time asked for ("before I spend the
-    # money"). Issue 11 asks for none: a regression bound, not the target.
-    assert len(refused) <= MAX_REFUSED[name], refused
+    # measured 25 of 40 and 12 refused with the first cues, then 35 and 3 (long messages
+    # with a time or a price told as context, "before I spend the money"), now 38 and none;
+    # cues were added from its misses, so it is no longer blind either. None may be refused.
+    assert refused == []
     assert len(started) >= 0.8 * len(questions), sorted(set(questions) - set(started))

@@ -73,7 +73,14 @@ def test_no_contraindication_is_not_a_clearance() -> None:
     "text, kind",
     [("yes", YES), ("Yep!", YES), ("i do", YES), ("no", NO), ("nope", NO), ("none of those", NO),
      ("not sure", UNSURE), ("idk", UNSURE), ("maybe", UNSURE), ("I don't know", UNSURE),
-     ("purple", None), ("does it hurt?", None)],
+     ("purple", None), ("does it hurt?", None),
+     # A firm no first, then "a bit" of something else: the no is the answer (simulated
+     # patients); "a bit" in the answer itself, or doubt anywhere, is not sure.
+     ("No, I've never had any of those. My skin gets a bit dry in winter but a normal "
+      "moisturiser sorts it out.", NO),
+     ("no, it gets a bit pink after a hot shower but products don't bother me", NO),
+     ("a bit", UNSURE), ("no, but maybe a little", UNSURE), ("not really, a little sometimes", UNSURE),
+     ("no idea", UNSURE)],
 )
 def test_short_answers(text: str, kind: Optional[str]) -> None:
     assert yes_no_unsure(text) == kind

@@ -55,14 +55,15 @@ def take_the_check(say: Say, patient: Dict) -> Tuple[Optional[str], Counter, Lis
 
 
 # Right outcomes, measured: the first set 31 of 42 before other people, "skin is fine" and
-# statements were read (issue 11), now 41 of 42 (docs/real_questions.md lists the misses);
-# its misses were read for those fixes, so it is no longer blind. The fresh set, written
-# blind after them: 24 of 30, then 26 of 30 after the `for_me` cues were widened on the
-# fresh "for me" set. Regression bounds, not the target.
-MIN_RIGHT_OUTCOMES = {"screening_patients.yml": 0.9, FRESH: 0.8}
+# statements were read (issue 11), then 41 of 42; the fresh set, written blind after those
+# fixes, 24 of 30, then 26. Their last misses ("No, never. My skin gets a bit dry in winter"
+# read as not sure; "most moisturisers make my face sting" as urgent; two openings not read
+# as asking for the check) were fixed (docs/real_questions.md): both sets are no longer
+# blind, and every patient must reach the expected outcome.
+SETS = ("screening_patients.yml", FRESH)
 
 
-@pytest.mark.parametrize("name", list(MIN_RIGHT_OUTCOMES))
+@pytest.mark.parametrize("name", SETS)
 def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_three_times(
         say: Say, name: str) -> None:
     wrong, stuck = [], []
@@ -82,4 +83,4 @@ def test_patients_answering_in_their_own_words_get_an_outcome_and_no_question_th
     # Never stuck in a loop: every patient gets a result, no question is asked a third time.
     assert len(group) >= 30
     assert stuck == [], stuck[:2]
-    assert len(group) - len(wrong) >= MIN_RIGHT_OUTCOMES[name] * len(group), wrong
+    assert wrong == []

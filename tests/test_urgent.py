@@ -98,6 +98,10 @@ def trained_urgent_read_as(text: str, ranking: List[tuple]) -> str:
      [("out_of_scope", 0.4)], "out_of_scope"),
     ("my face felt warm for a few hours after my session, all gone now",
      [("ask_side_effects", 0.4)], "ask_side_effects"),
+    # What the check asks about, told of the patient's skin (sensitive to products), is
+    # not a reaction to a treatment: the check reads it (a simulated patient's answer).
+    ("yes very, most moisturisers make my face sting and go blotchy so i stick to like two "
+     "products", [("ask_side_effects", 0.11)], "nlu_fallback"),
 ])
 def test_the_trained_urgent_intent_alone_is_not_trusted_on_a_question_or_what_is_over(
         text: str, ranking: List[tuple], expected: str) -> None:
