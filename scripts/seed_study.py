@@ -150,12 +150,14 @@ def train(config: Path, attempts: int = 3) -> float:
 
 
 def measured_commit() -> str:
-    """The commit whose data and config are measured; "-dirty" when tracked files differ."""
+    """The commit whose data and config are measured; "-dirty" when tracked files differ
+    (other than this study's own report, which it rewrites as it goes)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                *(f":!{path.relative_to(PROJECT_ROOT)}" for path in (REPORT_JSON, REPORT_MD)))
     return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
 
 
