@@ -36,6 +36,7 @@ from actions.screening import statement_verdict
 from nlu_components.answerability import NOT_SAID_ENTITY, NOTHING, STATEMENT_INTENTS, asks
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.input_guard import READ_TEXT
+from nlu_components.intent_ranking import put_first
 
 # What a statement about the patient is never taken from: a request of its own ("can I
 # talk to someone about my rosacea?") and the check itself.
@@ -83,11 +84,7 @@ class AboutThePatientClassifier(GraphComponent):
         for message in messages:
             intent = self.routed_intent(message)
             if intent:
-                routed = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-                ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                           if item.get(INTENT_NAME_KEY) != intent]
-                message.set(INTENT, routed, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [routed, *ranking], add_to_output=True)
+                put_first(message, intent)
         return messages
 
     def routed_intent(self, message: Message) -> Optional[str]:

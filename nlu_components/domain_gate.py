@@ -24,12 +24,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
-    INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+    INTENT, INTENT_NAME_KEY, TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions.answerability import default_answerability
+from nlu_components.intent_ranking import put_first
 from nlu_components.sentence_encoder import DIMENSIONS, encoder
 
 EXAMPLES_FILE = "in_domain_examples.npy"
@@ -147,10 +148,5 @@ class DomainGate(GraphComponent):
             intent = message.get(INTENT) or {}
             if intent.get(INTENT_NAME_KEY) == self.config["intent"]:
                 continue
-            honest = {INTENT_NAME_KEY: self.config["intent"],
-                      PREDICTED_CONFIDENCE_KEY: round(1.0 - float(score), 3)}
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                       if item.get(INTENT_NAME_KEY) != self.config["intent"]]
-            message.set(INTENT, honest, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [honest, *ranking], add_to_output=True)
+            put_first(message, self.config["intent"], round(1.0 - float(score), 3))
         return messages

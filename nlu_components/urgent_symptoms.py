@@ -32,6 +32,7 @@ from actions.screening import statement_verdict
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
 from nlu_components.input_guard import READ_TEXT, restore_read_text
+from nlu_components.intent_ranking import put_first, without
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -67,8 +68,7 @@ class TrainedUrgentCheck(GraphComponent):
             if not self.matcher.rules_out(read) and not self.tells_a_finding(read) and \
                     (not asks(text) or self.matcher.is_urgent(read)):
                 continue
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                       if item.get(INTENT_NAME_KEY) != self.intent]
+            ranking = without(message, self.intent)
             message.set(INTENT, self.next_intent(ranking), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
@@ -112,9 +112,5 @@ class UrgentSymptomClassifier(GraphComponent):
             if not text or text.startswith("/") or not self.matcher.is_urgent(
                     text, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)):
                 continue
-            urgent = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                       if item.get(INTENT_NAME_KEY) != self.intent]
-            message.set(INTENT, urgent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [urgent, *ranking], add_to_output=True)
+            put_first(message, self.intent)
         return messages
