@@ -1,1 +1,1 @@
-"""The action server package (rasa-sdk): custom actions and the pure logic behind them."""
+"""The action server package (rasa-sdk): the custom actions, thin adapters of clinic/."""

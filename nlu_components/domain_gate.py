@@ -24,12 +24,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
-    INTENT, INTENT_NAME_KEY, TEXT,
+    INTENT,
+    INTENT_NAME_KEY,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.answerability import default_answerability
+from clinic.answerability import default_answerability
 from nlu_components.intent_ranking import put_first
 from nlu_components.sentence_encoder import DIMENSIONS, encoder
 
@@ -49,8 +51,9 @@ def nearest_similarity(vectors: np.ndarray, examples: np.ndarray) -> np.ndarray:
     return (vectors @ examples.T).max(axis=1)
 
 
-def in_domain(similarity: float, unrelated: float, min_similarity: float,
-              max_closer_unrelated: float) -> bool:
+def in_domain(
+    similarity: float, unrelated: float, min_similarity: float, max_closer_unrelated: float
+) -> bool:
     """Alike enough to a patient's example, and not clearly more alike to an unrelated one."""
     return similarity >= min_similarity and similarity >= unrelated - max_closer_unrelated
 
@@ -74,8 +77,14 @@ class DomainGate(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"intent": "out_of_scope", "min_similarity": 0.5, "max_closer_unrelated": 0.05,
-                "unrelated_file": None, "threads": 1, "batch_size": 64}
+        return {
+            "intent": "out_of_scope",
+            "min_similarity": 0.5,
+            "max_closer_unrelated": 0.05,
+            "unrelated_file": None,
+            "threads": 1,
+            "batch_size": 64,
+        }
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
@@ -83,8 +92,14 @@ class DomainGate(GraphComponent):
         lines = unrelated_lines(config.get("unrelated_file"))
         return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 examples: Optional[np.ndarray] = None, unrelated: Optional[np.ndarray] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        examples: Optional[np.ndarray] = None,
+        unrelated: Optional[np.ndarray] = None,
+    ) -> None:
         self.config = config
         self.model_storage = model_storage
         self.resource = resource
@@ -94,13 +109,24 @@ class DomainGate(GraphComponent):
         self.encoder = encoder(int(config["threads"]))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "DomainGate":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "DomainGate":
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "DomainGate":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "DomainGate":
         try:
             with model_storage.read_from(resource) as directory:
                 examples = np.load(directory / EXAMPLES_FILE)
@@ -111,20 +137,37 @@ class DomainGate(GraphComponent):
 
     def encode(self, texts: List[str]) -> np.ndarray:
         size = int(self.config["batch_size"])
-        batches = [np.asarray(self.encoder.encode(texts[i:i + size]), dtype=np.float32)
-                   for i in range(0, len(texts), size)]
-        vectors = np.vstack(batches).reshape(-1, DIMENSIONS) if batches else np.zeros((0, DIMENSIONS))
+        batches = [
+            np.asarray(self.encoder.encode(texts[i : i + size]), dtype=np.float32)
+            for i in range(0, len(texts), size)
+        ]
+        vectors = (
+            np.vstack(batches).reshape(-1, DIMENSIONS) if batches else np.zeros((0, DIMENSIONS))
+        )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [(example.get(TEXT), example.get(INTENT)) for example in training_data.intent_examples
-                    if example.get(TEXT)]
-        related = sorted({text for text, intent in examples
-                          if is_in_domain_example(intent, text, self.config["intent"])})
-        unrelated = sorted({text for text, intent in examples
-                            if not is_in_domain_example(intent, text, self.config["intent"])}
-                           | set(unrelated_lines(self.config.get("unrelated_file"))))
+        examples = [
+            (example.get(TEXT), example.get(INTENT))
+            for example in training_data.intent_examples
+            if example.get(TEXT)
+        ]
+        related = sorted(
+            {
+                text
+                for text, intent in examples
+                if is_in_domain_example(intent, text, self.config["intent"])
+            }
+        )
+        unrelated = sorted(
+            {
+                text
+                for text, intent in examples
+                if not is_in_domain_example(intent, text, self.config["intent"])
+            }
+            | set(unrelated_lines(self.config.get("unrelated_file")))
+        )
         self.examples, self.unrelated = self.encode(related), self.encode(unrelated)
         with self.model_storage.write_to(self.resource) as directory:
             np.save(directory / EXAMPLES_FILE, self.examples)
@@ -137,12 +180,19 @@ class DomainGate(GraphComponent):
             return messages
         vectors = self.encode([m.get(TEXT) for m in readable])
         similarity = nearest_similarity(vectors, self.examples)
-        unrelated = nearest_similarity(vectors, self.unrelated) if len(self.unrelated) \
+        unrelated = (
+            nearest_similarity(vectors, self.unrelated)
+            if len(self.unrelated)
             else np.zeros(len(readable), np.float32)
+        )
         for message, score, other in zip(readable, similarity, unrelated):
             message.set(SIMILARITY_KEY, round(float(score), 3), add_to_output=True)
-            if in_domain(float(score), float(other), float(self.config["min_similarity"]),
-                         float(self.config["max_closer_unrelated"])):
+            if in_domain(
+                float(score),
+                float(other),
+                float(self.config["min_similarity"]),
+                float(self.config["max_closer_unrelated"]),
+            ):
                 continue
             message.set(OUT_OF_DOMAIN_KEY, True, add_to_output=True)
             intent = message.get(INTENT) or {}

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
-from actions.english_words import spacy_english_words
+from clinic.english_words import spacy_english_words
 
 # What the NLU reads of one message. The longest question in the training data is under
 # 300 characters; a longer message is read up to here and the patient is told so.
@@ -25,8 +25,20 @@ SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n")
 # Latin-script languages the language model tells apart from English. Other scripts
 # (Chinese, Arabic, Cyrillic, ...) are recognised by their letters alone.
 OTHER_LANGUAGES = (
-    "SPANISH", "FRENCH", "GERMAN", "PORTUGUESE", "ITALIAN", "DUTCH", "POLISH", "TAGALOG",
-    "VIETNAMESE", "TURKISH", "ROMANIAN", "INDONESIAN", "SWEDISH", "CZECH",
+    "SPANISH",
+    "FRENCH",
+    "GERMAN",
+    "PORTUGUESE",
+    "ITALIAN",
+    "DUTCH",
+    "POLISH",
+    "TAGALOG",
+    "VIETNAMESE",
+    "TURKISH",
+    "ROMANIAN",
+    "INDONESIAN",
+    "SWEDISH",
+    "CZECH",
 )
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 COMMAND_PREFIX = "/"
@@ -38,6 +50,7 @@ INTENT_NAME = re.compile(r"[A-Za-z0-9_]+")
 @dataclass(frozen=True)
 class ReadableText:
     """The part of a message the NLU reads, and what the patient should be told about it."""
+
     text: str
     truncated: bool
     has_words: bool
@@ -71,8 +84,9 @@ def readable(text: object, limit: int = MAX_READ_CHARS) -> ReadableText:
         space = cut.rfind(" ")
         cleaned = cut[:space] if space > limit * 0.8 else cut
     has_words = any(char.isalnum() for char in cleaned)
-    return ReadableText(cleaned, truncated, has_words,
-                        first_sentence(cleaned) if truncated else cleaned)
+    return ReadableText(
+        cleaned, truncated, has_words, first_sentence(cleaned) if truncated else cleaned
+    )
 
 
 def first_sentence(text: str) -> str:
@@ -143,8 +157,9 @@ class LanguageCheck:
         # when most words are unknown, all of them look like words (keyboard mashing such
         # as "asdkjh zzxv" doesn't), and the other language leads English clearly.
         mostly_unknown = len(set(unknown)) >= 2 and len(unknown) >= 0.4 * len(tokens)
-        if best.value >= 0.5 or (mostly_unknown and all(map(looks_like_a_word, unknown))
-                                 and best.value >= 2 * english):
+        if best.value >= 0.5 or (
+            mostly_unknown and all(map(looks_like_a_word, unknown)) and best.value >= 2 * english
+        ):
             return best.language.name.title()
         return None
 
@@ -170,7 +185,7 @@ def command_intent(text: str, intents: Iterable[str]) -> Optional[str]:
     if len(text) > MAX_COMMAND_CHARS:
         return None
     command = text.strip()
-    name = command[len(COMMAND_PREFIX):]
+    name = command[len(COMMAND_PREFIX) :]
     if command.startswith(COMMAND_PREFIX) and INTENT_NAME.fullmatch(name) and name in intents:
         return name
     return None

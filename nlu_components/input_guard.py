@@ -37,8 +37,13 @@ class InputGuard(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"max_chars": MAX_READ_CHARS}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
-                 resource: Resource, vocabulary: Optional[List[str]] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[List[str]] = None,
+    ) -> None:
         self.max_chars = config["max_chars"]
         self.model_storage = model_storage
         self.resource = resource
@@ -46,13 +51,24 @@ class InputGuard(GraphComponent):
         self.language = LanguageCheck(self.vocabulary)
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "InputGuard":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "InputGuard":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "InputGuard":
         with model_storage.read_from(resource) as directory:
             vocabulary = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         guard = cls(config, model_storage, resource, vocabulary)
@@ -61,8 +77,13 @@ class InputGuard(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         # The words patients use with us ("microneedling", "accutane") are English here.
-        vocabulary = sorted({word for example in training_data.training_examples
-                             for word in words(example.get(TEXT) or "")})
+        vocabulary = sorted(
+            {
+                word
+                for example in training_data.training_examples
+                for word in words(example.get(TEXT) or "")
+            }
+        )
         with self.model_storage.write_to(self.resource) as directory:
             (directory / VOCABULARY_FILE).write_text(json.dumps(vocabulary), encoding="utf-8")
         return self.resource
@@ -79,8 +100,11 @@ class InputGuard(GraphComponent):
             message.set(TEXT, read.classified)
             if read.classified != read.text:
                 message.set(READ_TEXT, read.text)
-            check = {"truncated": read.truncated, "no_words": not read.has_words,
-                     "other_language": self.language.other_language(read.text)}
+            check = {
+                "truncated": read.truncated,
+                "no_words": not read.has_words,
+                "other_language": self.language.other_language(read.text),
+            }
             if any(check.values()):
                 message.set(INPUT_CHECK, check, add_to_output=True)
         return messages

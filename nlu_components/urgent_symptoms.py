@@ -2,7 +2,7 @@
 and DIET's `urgent_symptom` alone is trusted for what patients tell, not for what they ask.
 
 The trained `urgent_symptom` intent alone is not enough for a health assistant; the
-rule-based matcher (actions/red_flags.py) runs on every message, in the Rasa server, so
+rule-based matcher (clinic/red_flags.py) runs on every message, in the Rasa server, so
 the urgent reply needs no action server and comes in any state of the conversation.
 
 The trained intent still catches symptoms told in words the matcher lacks ("the red
@@ -10,29 +10,33 @@ patch is getting bigger and bigger"). On a question in which the matcher finds n
 flag ("my cheeks go red after a run, will that affect the treatment?", "which lip balm
 is good for chapped lips?"), on a symptom the matcher read and found not urgent ("it
 stopped bleeding straight away"), or on what the check asks about ("most moisturisers
-make my face sting", sensitive skin, told as the answer to the check), it was a false alarm: such a message is read as the
+make my face sting", sensitive skin, told as the answer to the check), or on a reply that
+opens with a no ("not really, i use normal stuff and it's fine"), it was a false alarm: such a message is read as the
 classifier's next intent, before the domain gate and the answerability check see it.
 """
 
-from typing import Any, Dict, List, Optional, Text
+import re
+from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
-    INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+    INTENT,
+    INTENT_NAME_KEY,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.contraindication_rules import load_rules
-from actions.extraction import default_extractor
-from actions.red_flags import default_matcher
-from actions.screening import statement_verdict
+from clinic.contraindication_rules import load_rules
+from clinic.extraction import default_extractor
+from clinic.red_flags import default_matcher
+from clinic.screening import NO, statement_verdict, yes_no_unsure
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
 from nlu_components.input_guard import READ_TEXT, restore_read_text
-from nlu_components.intent_ranking import put_first, without
+from nlu_components.intent_ranking import demote, put_first
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -54,8 +58,13 @@ class TrainedUrgentCheck(GraphComponent):
         self.extractor = default_extractor()
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TrainedUrgentCheck":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TrainedUrgentCheck":
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -65,26 +74,29 @@ class TrainedUrgentCheck(GraphComponent):
             if intent.get(INTENT_NAME_KEY) != self.intent or not text or text.startswith("/"):
                 continue
             read = message.get(READ_TEXT) or text
-            if not self.matcher.rules_out(read) and not self.tells_a_finding(read) and \
-                    (not asks(text) or self.matcher.is_urgent(read)):
+            if (
+                not self.matcher.rules_out(read)
+                and not self.tells_a_finding(read)
+                and not self.opens_with_no(read)
+                and (not asks(text) or self.matcher.is_urgent(read))
+            ):
                 continue
-            ranking = without(message, self.intent)
-            message.set(INTENT, self.next_intent(ranking), add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            demote(message, self.intent, self.threshold, self.fallback_intent)
         return messages
 
     def tells_a_finding(self, text: str) -> bool:
         """No red flag, and the check reads it as the patient's own finding ("most
         moisturisers make my face sting": sensitive skin), which the check answers."""
-        return not self.matcher.is_urgent(text) and \
-            statement_verdict(self.rules, self.extractor.mentions(text)) is not None
+        return (
+            not self.matcher.is_urgent(text)
+            and statement_verdict(self.rules, self.extractor.mentions(text)) is not None
+        )
 
-    def next_intent(self, ranking: List[Dict[Text, Any]]) -> Dict[Text, Any]:
-        best: Optional[Dict[Text, Any]] = ranking[0] if ranking else None
-        if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self.threshold:
-            return {INTENT_NAME_KEY: self.fallback_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-        return {INTENT_NAME_KEY: best[INTENT_NAME_KEY],
-                PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY)}
+    def opens_with_no(self, text: str) -> bool:
+        """No red flag, and a reply that opens with a no ("not really, i use normal drugstore
+        stuff and it's fine"): it answers a question, it tells no symptom."""
+        first = re.split(r"[,.;!?]", text, maxsplit=1)[0]
+        return not self.matcher.is_urgent(text) and yes_no_unsure(first) == NO
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -100,8 +112,13 @@ class UrgentSymptomClassifier(GraphComponent):
         self.matcher = default_matcher()
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "UrgentSymptomClassifier":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "UrgentSymptomClassifier":
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -109,8 +126,13 @@ class UrgentSymptomClassifier(GraphComponent):
             restore_read_text(message)  # a long message's intent came from its first sentence
             text = message.get(TEXT)
             # Button payloads ("/affirm") are not symptoms.
-            if not text or text.startswith("/") or not self.matcher.is_urgent(
-                    text, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)):
+            if (
+                not text
+                or text.startswith("/")
+                or not self.matcher.is_urgent(
+                    text, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)
+                )
+            ):
                 continue
             put_first(message, self.intent)
         return messages

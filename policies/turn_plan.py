@@ -35,6 +35,7 @@ BOOKKEEPING_ACTIONS = frozenset({"action_extract_slots", "action_session_start"}
 @dataclass(frozen=True)
 class Step:
     """One tracker event, reduced to what the plan needs."""
+
     kind: str  # "user", "action", "bot" or "other"
     name: str = ""  # the intent of a user step, the action of an action step
     text: str = ""
@@ -68,6 +69,7 @@ class Settings:
 class Plan:
     """Either an action to predict, or the rules' turn on a tracker with some steps hidden
     and, optionally, one slot set after the last step."""
+
     action: Optional[str] = None
     hidden: FrozenSet[int] = frozenset()
     slot: Optional[Tuple[str, object]] = None
@@ -75,8 +77,12 @@ class Plan:
     before_listening: Optional[str] = None
 
 
-def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[str],
-              records_unavailable: bool = False) -> Plan:
+def plan_turn(
+    steps: Sequence[Step],
+    settings: Settings,
+    active_loop: Optional[str],
+    records_unavailable: bool = False,
+) -> Plan:
     """What comes next in this session (`steps` start at the session's start).
     `records_unavailable`: the conversation could not be read or stored this turn."""
     users = [index for index, step in enumerate(steps) if step.kind == "user"]
@@ -85,11 +91,13 @@ def plan_turn(steps: Sequence[Step], settings: Settings, active_loop: Optional[s
     start = users[-1] + 1
     user = steps[users[-1]]
     turn = list(range(start, len(steps)))
-    done = [steps[i].name for i in turn
-            if steps[i].kind == "action" and steps[i].name not in BOOKKEEPING_ACTIONS]
+    done = [
+        steps[i].name
+        for i in turn
+        if steps[i].kind == "action" and steps[i].name not in BOOKKEEPING_ACTIONS
+    ]
 
-    if records_unavailable and settings.records_unavailable \
-            and user.name != settings.urgent_intent:
+    if records_unavailable and settings.records_unavailable and user.name != settings.urgent_intent:
         note = settings.records_unavailable
         return Plan(action=ACTION_LISTEN if note in done else note)
 
@@ -129,8 +137,9 @@ def ending_with(plan: Plan, note: Optional[str]) -> Plan:
     return plan
 
 
-def failed_action(steps: Sequence[Step], turn: List[int],
-                  custom_actions: FrozenSet[str]) -> Optional[int]:
+def failed_action(
+    steps: Sequence[Step], turn: List[int], custom_actions: FrozenSet[str]
+) -> Optional[int]:
     """A custom action that left no event at all: Rasa could not reach the action server.
 
     Every custom action of ours returns at least one event when it runs (a test holds
@@ -145,8 +154,13 @@ def failed_action(steps: Sequence[Step], turn: List[int],
     return None
 
 
-def after_failure(steps: Sequence[Step], failed: int, done: List[str], settings: Settings,
-                  active_loop: Optional[str]) -> Plan:
+def after_failure(
+    steps: Sequence[Step],
+    failed: int,
+    done: List[str],
+    settings: Settings,
+    active_loop: Optional[str],
+) -> Plan:
     name = steps[failed].name
     after = [steps[i].name for i in range(failed + 1, len(steps)) if steps[i].kind == "action"]
     if name not in settings.quiet_failures and settings.unavailable not in after:
@@ -162,14 +176,20 @@ def after_failure(steps: Sequence[Step], failed: int, done: List[str], settings:
     return Plan(action=ACTION_LISTEN)
 
 
-def notes_of_turn(steps: Sequence[Step], user_index: int, user: Step, settings: Settings,
-                  active_loop: Optional[str]) -> Tuple[List[str], List[str]]:
+def notes_of_turn(
+    steps: Sequence[Step],
+    user_index: int,
+    user: Step,
+    settings: Settings,
+    active_loop: Optional[str],
+) -> Tuple[List[str], List[str]]:
     """The notes to say before this turn's answer, and those to say after it."""
     if user.name == settings.urgent_intent:
         return [], []  # the urgent reply comes first; the disclaimer waits for the next turn
     after = [settings.truncated_note] if user.input_check.get("truncated") else []
-    shown_before = any(step.kind == "action" and step.name == settings.disclaimer
-                       for step in steps[:user_index])
+    shown_before = any(
+        step.kind == "action" and step.name == settings.disclaimer for step in steps[:user_index]
+    )
     if shown_before or user.name in settings.disclaimer_intents:
         return [], after
     if active_loop:
@@ -177,8 +197,9 @@ def notes_of_turn(steps: Sequence[Step], user_index: int, user: Step, settings: 
     return [settings.disclaimer], after
 
 
-def note_steps(steps: Sequence[Step], turn: List[int], notes: set, user: Step,
-               settings: Settings) -> List[int]:
+def note_steps(
+    steps: Sequence[Step], turn: List[int], notes: set, user: Step, settings: Settings
+) -> List[int]:
     """This turn's notes and what they uttered, so the rules can look past them."""
     if user.name in settings.disclaimer_intents:
         notes = notes - {settings.disclaimer}  # there it is the answer, not a note
@@ -212,8 +233,10 @@ def input_problem(steps: Sequence[Step], user: Step, settings: Settings) -> Opti
 def settings_from_config(config: Dict[str, object], custom_actions: FrozenSet[str]) -> Settings:
     """Settings from the policy's entry in config.yml."""
     responses = dict(config["guard_responses"])  # type: ignore[arg-type]
-    fallback = {action: (slot["slot"], slot["value"])
-                for action, slot in dict(config.get("fallback_slots") or {}).items()}
+    fallback = {
+        action: (slot["slot"], slot["value"])
+        for action, slot in dict(config.get("fallback_slots") or {}).items()
+    }
     return Settings(
         disclaimer=responses["disclaimer"],
         truncated_note=responses["truncated"],

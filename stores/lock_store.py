@@ -34,8 +34,9 @@ class ClinicRedisLockStore(RedisLockStore):
         try:
             while True:
                 lock = self.get_lock(conversation_id)
-                if lock is None or not any(t.number == ticket for t in lock.tickets
-                                           if not t.has_expired()):
+                if lock is None or not any(
+                    t.number == ticket for t in lock.tickets if not t.has_expired()
+                ):
                     ticket = self.issue_ticket(conversation_id, lock_lifetime)
                     continue
                 if not lock.is_locked(ticket):

@@ -4,17 +4,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from actions.article import ungrounded_sentences
-from actions.data_files import problems_message, read_yaml
+from clinic.article import ungrounded_sentences
+from clinic.constants import OUTCOMES
+from clinic.data_files import problems_message, read_yaml
 
 RULES_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "contraindications.yml"
 
-NOT_RECOMMENDED = "Not recommended"
-POSTPONE = "Postpone"
-CHECK_WITH_DOCTOR = "Check with your doctor first"
-NO_CONTRAINDICATION = "No contraindication found"
-OUTCOMES = (NOT_RECOMMENDED, POSTPONE, CHECK_WITH_DOCTOR, NO_CONTRAINDICATION)
 IGNORED = "none"
+# The step before the first question: the `screening_question` slot's value while the check
+# waits for the patient's yes to go on.
+CONSENT = "consent"
 
 
 class RulesError(ValueError):
@@ -55,6 +54,10 @@ class Rules:
     questions: Dict[str, Question]
     conditions: Dict[str, Condition]
     not_findings: Tuple[str, ...]
+    # Said before the first question (the check goes on only on yes), and the reply to no.
+    consent_text: str = ""
+    consent_declined: str = ""
+    consent_sms: str = ""
 
     def strength(self, outcome: str) -> int:
         """Lower is stronger."""
@@ -69,8 +72,9 @@ def _text(section: Dict[str, Any], key: str, where: str, problems: List[str]) ->
     return " ".join(value.split())
 
 
-def _outcome(section: Dict[str, Any], key: str, where: str, problems: List[str],
-             allow_ignored: bool = False) -> str:
+def _outcome(
+    section: Dict[str, Any], key: str, where: str, problems: List[str], allow_ignored: bool = False
+) -> str:
     value = section.get(key)
     allowed = OUTCOMES[:-1] + ((IGNORED,) if allow_ignored else ())
     if value not in allowed:
@@ -100,7 +104,7 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
         problems.append(f"outcomes must be exactly, strongest first: {list(OUTCOMES)}")
     doctor_sentence = _text(raw, "doctor_sentence", "top level", problems)
     _grounded(doctor_sentence, "doctor_sentence", problems)
-    steps = raw.get("next_steps") if isinstance(raw.get("next_steps"), dict) else {}
+    steps: Dict[str, Any] = raw["next_steps"] if isinstance(raw.get("next_steps"), dict) else {}
     next_steps = {outcome: _text(steps, outcome, "next_steps", problems) for outcome in OUTCOMES}
 
     questions: Dict[str, Question] = {}
@@ -109,8 +113,11 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
         if not isinstance(section, dict):
             problems.append(f"{where}: expected text and yes_means")
             continue
-        questions[key] = Question(key, _text(section, "text", where, problems),
-                                  _text(section, "yes_means", where, problems))
+        questions[key] = Question(
+            key,
+            _text(section, "text", where, problems),
+            _text(section, "yes_means", where, problems),
+        )
     if not questions:
         problems.append("questions: at least one screening question is needed")
 
@@ -122,7 +129,9 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
             problems.append(f"{where}: expected a mapping")
             continue
         synonyms = section.get("synonyms") or []
-        if not isinstance(synonyms, list) or not all(isinstance(s, str) and s.strip() for s in synonyms):
+        if not isinstance(synonyms, list) or not all(
+            isinstance(s, str) and s.strip() for s in synonyms
+        ):
             problems.append(f"{where}: 'synonyms' must be a list of words or phrases")
             synonyms = []
         for synonym in synonyms:
@@ -147,17 +156,37 @@ def parse_rules(raw: Any, source: str = "rules") -> Rules:
         )
     if not conditions:
         problems.append("conditions: at least one condition is needed")
-    for question in questions.values():
-        if question.yes_means and question.yes_means not in conditions:
-            problems.append(f"questions.{question.key}: yes_means {question.yes_means!r} is not a condition")
+    for asked in questions.values():
+        if asked.yes_means and asked.yes_means not in conditions:
+            problems.append(
+                f"questions.{asked.key}: yes_means {asked.yes_means!r} is not a condition"
+            )
 
     not_findings = raw.get("not_findings") or []
     if not isinstance(not_findings, list) or not all(isinstance(s, str) for s in not_findings):
         problems.append("not_findings must be a list of phrases")
         not_findings = []
+    consent: Dict[str, Any] = raw["consent"] if isinstance(raw.get("consent"), dict) else {}
+    consent_text = _text(consent, "text", "consent", problems)
+    consent_declined = _text(consent, "declined", "consent", problems)
+    consent_sms = _text(consent, "sms_text", "consent", problems)
+    if CONSENT in questions:
+        problems.append(
+            f"questions: '{CONSENT}' is the consent step's name; name the question otherwise"
+        )
     if problems:
         raise RulesError(problems_message(source, problems))
-    return Rules(OUTCOMES, doctor_sentence, next_steps, questions, conditions, tuple(not_findings))
+    return Rules(
+        OUTCOMES,
+        doctor_sentence,
+        next_steps,
+        questions,
+        conditions,
+        tuple(not_findings),
+        consent_text,
+        consent_declined,
+        consent_sms,
+    )
 
 
 def load_rules(path: Optional[Path] = None) -> Rules:

@@ -2,8 +2,8 @@
 
 Rasa 3.6 gives up on a custom action at the first connection error, and under load the
 first try can fail before a byte is sent: 500 conversations at once lost 139 of 400
-handoff flags to "Cannot write to closing transport" (README, "A person when they need
-one"). A call is tried again, after a short pause, only when no reply came back at all:
+handoff flags to "Cannot write to closing transport" (docs/safety.md, "A person when
+they need one"). A call is tried again, after a short pause, only when no reply came back at all:
 the connection was refused, or closed or reset before a response. Nothing the action
 server did reaches the conversation without a reply (the Rasa server applies the events it
 returns), and our actions change nothing else, so a second try cannot act twice. A reply
@@ -30,15 +30,19 @@ RETRY_DELAYS_S = (0.1, 0.2, 0.4)
 
 def never_reached(error: BaseException) -> bool:
     """True when the action server cannot have answered: refused, closed or reset first."""
-    if isinstance(error, (asyncio.TimeoutError, aiohttp.ClientSSLError,
-                          aiohttp.ServerFingerprintMismatch)):
+    if isinstance(
+        error, (asyncio.TimeoutError, aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)
+    ):
         return False
     return isinstance(error, (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError))
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], what: str,
-                       delays: Sequence[float] = RETRY_DELAYS_S,
-                       sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> T:
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    what: str,
+    delays: Sequence[float] = RETRY_DELAYS_S,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> T:
     """`call()`, tried once more after each delay while it fails before any reply."""
     for attempt, delay in enumerate(delays, start=1):
         try:
@@ -46,9 +50,14 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str,
         except aiohttp.ClientError as error:
             if not never_reached(error):
                 raise
-            logger.warning("Action server call for '%s' failed before a reply (%s, try %d of "
-                           "%d); trying again.", what, type(error).__name__, attempt,
-                           len(delays) + 1)
+            logger.warning(
+                "Action server call for '%s' failed before a reply (%s, try %d of "
+                "%d); trying again.",
+                what,
+                type(error).__name__,
+                attempt,
+                len(delays) + 1,
+            )
         # Jitter, so calls that failed together do not all come back at the same moment.
         await sleep(delay * random.uniform(0.5, 1.5))
     return await call()

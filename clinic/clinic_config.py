@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List
 
-from actions.data_files import problems_message, read_yaml
+from clinic.data_files import problems_message, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLINIC_CONFIG_PATH = PROJECT_ROOT / "knowledge" / "clinic_config.yml"
@@ -13,6 +13,7 @@ CLINIC_CONFIG_PATH = PROJECT_ROOT / "knowledge" / "clinic_config.yml"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,24}$")
 _EMERGENCY = re.compile(r"^[0-9]{2,6}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+_DAYS = re.compile(r"^[1-9][0-9]{0,3}$")
 
 
 class ClinicConfigError(ValueError):
@@ -28,6 +29,10 @@ class ClinicConfig:
     booking_url: str
     opening_hours: str
     emergency_number: str
+    privacy_url: str
+    # How long conversations are kept (scripts/ops/conversations.py prune); the consent before
+    # the check tells patients this.
+    retention_days: str
 
     def as_slots(self) -> Dict[str, str]:
         """The values as the domain's `clinic_*` slots that responses read."""
@@ -40,6 +45,8 @@ _CHECKS = {
     "booking_url": (_URL, "a web address starting with http:// or https://"),
     "opening_hours": (None, "e.g. Monday to Friday 9am to 6pm"),
     "emergency_number": (_EMERGENCY, "digits only, e.g. 911, 112 or 999"),
+    "privacy_url": (_URL, "the clinic's privacy notice, a web address starting with https://"),
+    "retention_days": (_DAYS, "a whole number of days, e.g. 30"),
 }
 
 

@@ -45,14 +45,21 @@ def quick_check() -> Optional[QuickCheck]:
     event_schema = events.get("items", {})
     shapes = event_schema.get("oneOf", [])
     names = [shape.get("properties", {}).get("event", {}).get("const") for shape in shapes]
-    if (spec.get("type") != "object" or events.get("type") != "array" or not shapes
-            or "event" not in event_schema.get("required", [])
-            or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names)):
+    if (
+        spec.get("type") != "object"
+        or events.get("type") != "array"
+        or not shapes
+        or "event" not in event_schema.get("required", [])
+        or not all(isinstance(name, str) for name in names)
+        or len(set(names)) != len(names)
+    ):
         return None
     common = {key: value for key, value in event_schema.items() if key != "oneOf"}
     outer = {**spec, "properties": {**spec["properties"], "events": {"type": "array"}}}
-    return QuickCheck(_validator(outer), {name: _validator({**common, "allOf": [shape]})
-                                          for name, shape in zip(names, shapes)})
+    return QuickCheck(
+        _validator(outer),
+        {name: _validator({**common, "allOf": [shape]}) for name, shape in zip(names, shapes)},
+    )
 
 
 def quickly_valid(result: Any) -> bool:

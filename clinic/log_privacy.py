@@ -1,7 +1,7 @@
 """How log lines name a conversation: a salted hash of the sender id, never the id itself.
 
 Sender ids can be phone numbers (SMS) or account ids (messaging apps). The salt comes from
-LOG_ID_SALT (scripts/serve.py creates one per installation in var/), so the same
+LOG_ID_SALT (scripts/ops/serve.py creates one per installation in var/), so the same
 conversation has the same reference in the Rasa server's and the action server's logs,
 and a phone number can't be recovered by hashing every number.
 """

@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from actions.data_files import problems_message, read_yaml
-from actions.extraction import CURRENT, PAST, UNSURE, Extractor, Mention
+from clinic.data_files import problems_message, read_yaml
+from clinic.extraction import CURRENT, PAST, UNSURE, Extractor, Mention
 
 RED_FLAGS_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "red_flags.yml"
 # Favour recall: a symptom the patient had, or is unsure about, still gets the urgent reply.
@@ -38,12 +38,15 @@ def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
     """Validate the parsed YAML, or raise listing every problem."""
     problems: List[str] = []
     groups = raw.get("red_flags") if isinstance(raw, dict) else None
-    if not isinstance(groups, dict) or not groups:
+    if not isinstance(raw, dict) or not isinstance(groups, dict) or not groups:
         raise RedFlagsError(f"{source}: expected a 'red_flags:' section of named phrase lists.")
     phrases = {}
     for name, items in groups.items():
-        if not isinstance(items, list) or not items or not all(
-                isinstance(item, (str, int)) and str(item).strip() for item in items):
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(item, (str, int)) and str(item).strip() for item in items)
+        ):
             problems.append(f"red_flags.{name}: must be a non-empty list of phrases")
             continue
         phrases[str(name)] = tuple(str(item).strip() for item in items)
@@ -53,20 +56,28 @@ def parse_red_flags(raw: object, source: str = "red flags") -> RedFlags:
         exceptions = []
     need_context = raw.get("need_context") or []
     known = {phrase.lower() for items in phrases.values() for phrase in items}
-    if not isinstance(need_context, list) or not all(isinstance(item, str) for item in need_context):
+    if not isinstance(need_context, list) or not all(
+        isinstance(item, str) for item in need_context
+    ):
         problems.append("need_context: must be a list of phrases")
         need_context = []
     for phrase in need_context:
         if phrase.lower() not in known:
             problems.append(f"need_context: {phrase!r} is not a phrase of red_flags")
     resolved = raw.get("resolved") or []
-    if not isinstance(resolved, list) or not all(isinstance(item, str) and item.strip() for item in resolved):
+    if not isinstance(resolved, list) or not all(
+        isinstance(item, str) and item.strip() for item in resolved
+    ):
         problems.append("resolved: must be a list of phrases")
         resolved = []
     if problems:
         raise RedFlagsError(problems_message(source, problems))
-    return RedFlags(phrases, tuple(exceptions), tuple(p.lower() for p in need_context),
-                    tuple(p.strip().lower() for p in resolved))
+    return RedFlags(
+        phrases,
+        tuple(exceptions),
+        tuple(p.lower() for p in need_context),
+        tuple(p.strip().lower() for p in resolved),
+    )
 
 
 def load_red_flags(path: Path = RED_FLAGS_PATH) -> RedFlags:
@@ -79,14 +90,19 @@ class RedFlagMatcher:
     def __init__(self, red_flags: RedFlags) -> None:
         self.extractor = Extractor(red_flags.phrases, red_flags.not_red_flags)
         self.need_context = frozenset(red_flags.need_context)
-        self.resolved = [re.compile(rf"(?<![\w']){re.escape(phrase)}(?![\w'])") for phrase in red_flags.resolved]
+        self.resolved = [
+            re.compile(rf"(?<![\w']){re.escape(phrase)}(?![\w'])") for phrase in red_flags.resolved
+        ]
 
     def red_flags(self, text: str, mentions: Optional[List[Mention]] = None) -> List[Mention]:
         """The patient's own red flags; negated, someone else's, what-ifs and what is long
         over ("a reaction to hair dye years ago") are left out. `mentions`: the extractor's,
         when the caller has them already."""
-        return [m for m in (self.extractor.mentions(text) if mentions is None else mentions)
-                if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)]
+        return [
+            m
+            for m in (self.extractor.mentions(text) if mentions is None else mentions)
+            if m.status in URGENT_STATUSES and not (m.status == PAST and m.long_ago)
+        ]
 
     def rules_out(self, text: str) -> bool:
         """No red flag, and the message either names one the matcher read as not urgent
@@ -109,8 +125,3 @@ class RedFlagMatcher:
 @lru_cache(maxsize=1)
 def default_matcher() -> RedFlagMatcher:
     return RedFlagMatcher(load_red_flags())
-
-
-def is_urgent(text: Optional[str]) -> bool:
-    """True when the message describes a possibly dangerous reaction of the patient's."""
-    return bool(text) and default_matcher().is_urgent(text)

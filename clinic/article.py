@@ -21,7 +21,7 @@ def normalise(sentence: str) -> str:
     text = re.sub(r"\s+", " ", text).strip().rstrip(".!?")
     for opener in DROPPABLE_OPENERS:
         if text.startswith(opener):
-            text = text[len(opener):]
+            text = text[len(opener) :]
     return re.sub(r"\balso\b ", "", text)
 
 

@@ -1,0 +1,1 @@
+"""The clinic's pure domain logic, imported by both servers; it imports neither Rasa nor rasa_sdk."""
