@@ -32,13 +32,14 @@ class MissingSecret(RuntimeError):
 
 
 def secret_from_env() -> str:
-    """The installation's signing secret (scripts/serve.py creates one in var/)."""
+    """The installation's signing secret (scripts/ops/serve.py creates one in var/)."""
     secret = os.environ.get(SECRET_VARIABLE, "")
     if len(secret) < MIN_SECRET_CHARS:
         raise MissingSecret(
             f"{SECRET_VARIABLE} must be set to a random string of at least {MIN_SECRET_CHARS} "
             f"characters, the same on every Rasa server (`make run` creates one in "
-            f"var/conversation_id_secret).")
+            f"var/conversation_id_secret)."
+        )
     return secret
 
 

@@ -41,10 +41,11 @@ def signed_by_facebook(secret: Text, body: bytes, headers: Any) -> bool:
         if not value.startswith(prefix):
             return False
         expected = hmac.new(secret.encode("utf-8"), body, getattr(hashlib, method)).hexdigest()
-        given = value[len(prefix):].strip().lower()
+        given = value[len(prefix) :].strip().lower()
         # As bytes: compare_digest refuses a str with non-ASCII characters.
-        return hmac.compare_digest(expected.encode("ascii"),
-                                   given.encode("utf-8", "surrogateescape"))
+        return hmac.compare_digest(
+            expected.encode("ascii"), given.encode("utf-8", "surrogateescape")
+        )
     return False
 
 
@@ -61,12 +62,20 @@ class FacebookInput(RasaFacebookInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        return cls(credentials.get("verify"), credentials.get("secret"),
-                   credentials.get("page-access-token"),
-                   credentials.get("graph_api_url") or DEFAULT_GRAPH_API_URL)
+        return cls(
+            credentials.get("verify"),
+            credentials.get("secret"),
+            credentials.get("page-access-token"),
+            credentials.get("graph_api_url") or DEFAULT_GRAPH_API_URL,
+        )
 
-    def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text,
-                 graph_api_url: Text = DEFAULT_GRAPH_API_URL) -> None:
+    def __init__(
+        self,
+        fb_verify: Text,
+        fb_secret: Text,
+        fb_access_token: Text,
+        graph_api_url: Text = DEFAULT_GRAPH_API_URL,
+    ) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.graph_api_url = graph_api_url
 

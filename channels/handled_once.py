@@ -21,7 +21,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.log_privacy import conversation_ref
+from clinic.log_privacy import conversation_ref
 
 logger = logging.getLogger(__name__)
 MAX_ID_CHARS = 64
@@ -34,8 +34,9 @@ def usable_id(value: Optional[str]) -> Optional[str]:
     return None
 
 
-def stored_replies(tracker: Optional[DialogueStateTracker],
-                   message_id: Text) -> Optional[List[Dict[Text, Any]]]:
+def stored_replies(
+    tracker: Optional[DialogueStateTracker], message_id: Text
+) -> Optional[List[Dict[Text, Any]]]:
     """The bot's replies to the patient's message with this id, as an output channel takes
     them; None when no message with this id is in the conversation."""
     replies: Optional[List[Dict[Text, Any]]] = None
@@ -53,8 +54,12 @@ def stored_replies(tracker: Optional[DialogueStateTracker],
     return replies
 
 
-async def handle_once(agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      message: UserMessage, client_id: Optional[Text]) -> None:
+async def handle_once(
+    agent: Agent,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    message: UserMessage,
+    client_id: Optional[Text],
+) -> None:
     """Agent.handle_message, except for a message whose id the conversation already has.
     A message without an id from its client (`client_id`) goes to `on_new_message` as
     always: Rasa gives it a random id, which no retry could repeat."""
@@ -71,9 +76,12 @@ async def handle_once(agent: Agent, on_new_message: Callable[[UserMessage], Awai
             await agent.processor.handle_message(message)
             return
         resend = isinstance(message.output_channel, CollectingOutputChannel)
-        logger.info("A message already handled arrived again for conversation %s; "
-                    "%s its %d replies.", conversation_ref(message.sender_id),
-                    "sending again" if resend else "not sending again", len(replies))
+        logger.info(
+            "A message already handled arrived again for conversation %s; %s its %d replies.",
+            conversation_ref(message.sender_id),
+            "sending again" if resend else "not sending again",
+            len(replies),
+        )
         if resend:
             for reply in replies:
                 await message.output_channel.send_response(message.sender_id, reply)

@@ -41,12 +41,12 @@ class BodyTooLarge(ValueError):
 
 
 def too_large(max_bytes: int) -> HTTPResponse:
-    return response.text(f"Request body too large: this webhook accepts at most "
-                         f"{max_bytes // KB} kB.", status=413)
+    return response.text(
+        f"Request body too large: this webhook accepts at most {max_bytes // KB} kB.", status=413
+    )
 
 
-async def receive_body(request: Request, max_bytes: int,
-                       seconds: float = BODY_SECONDS) -> None:
+async def receive_body(request: Request, max_bytes: int, seconds: float = BODY_SECONDS) -> None:
     """Read the body into request.body; BodyTooLarge beyond `max_bytes`, TimeoutError
     beyond `seconds`."""
     stream = request.stream
@@ -91,8 +91,9 @@ def limit_bodies(blueprint: Blueprint, max_bytes: int) -> Blueprint:
     """The blueprint with each of its routes reading at most `max_bytes` of body (also a
     blueprint written by Rasa), and the server-wide limits installed at start-up."""
     blueprint._future_routes = {
-        route if route.websocket else route._replace(
-            handler=bounded(route.handler, max_bytes), stream=True)
+        route
+        if route.websocket
+        else route._replace(handler=bounded(route.handler, max_bytes), stream=True)
         for route in blueprint._future_routes
     }
     blueprint.listener("before_server_start")(server_limits.install)

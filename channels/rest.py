@@ -26,17 +26,21 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.log_privacy import conversation_ref
+from clinic.log_privacy import conversation_ref
 from channels import conversation_ids, request_limits
 from channels.handled_once import handle_once, usable_id
 
 logger = logging.getLogger(__name__)
 # Metadata is stored with every message: a few kB of it, not the whole body again.
 MAX_METADATA_BYTES = 4 * request_limits.KB
-USAGE = ('Send a JSON object like {"message": "your question"} to start a conversation, then '
-         '{"sender": "<the recipient_id of the replies>", "message": "..."} to continue it.')
-UNKNOWN_CONVERSATION = ('"sender" is not a conversation this assistant started. Leave "sender" '
-                        'out to start a new conversation; its id is the "recipient_id" of the replies.')
+USAGE = (
+    'Send a JSON object like {"message": "your question"} to start a conversation, then '
+    '{"sender": "<the recipient_id of the replies>", "message": "..."} to continue it.'
+)
+UNKNOWN_CONVERSATION = (
+    '"sender" is not a conversation this assistant started. Leave "sender" '
+    'out to start a new conversation; its id is the "recipient_id" of the replies.'
+)
 
 
 class RequestProblem(ValueError):
@@ -80,8 +84,9 @@ def parse_body(request: Request) -> Tuple[Optional[str], str, Optional[Dict[str,
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestProblem('"metadata" must be a JSON object.')
     if metadata and len(json.dumps(metadata).encode("utf-8")) > MAX_METADATA_BYTES:
-        raise MetadataTooLarge(f'"metadata" must be at most {MAX_METADATA_BYTES // 1024} kB '
-                               f"as JSON.")
+        raise MetadataTooLarge(
+            f'"metadata" must be at most {MAX_METADATA_BYTES // 1024} kB as JSON.'
+        )
     return sender, message, metadata
 
 
@@ -111,28 +116,38 @@ class ClinicRestInput(RestInput):
             try:
                 sender, text, metadata = parse_body(request)
             except RequestProblem as problem:
-                return response.json({"error": str(problem), "usage": USAGE},
-                                     status=problem.status)
+                return response.json({"error": str(problem), "usage": USAGE}, status=problem.status)
             if sender is None:
                 sender = conversation_ids.issue(conversation_ids.REST, self.id_secret)
             elif conversation_ids.verified(conversation_ids.REST, sender, self.id_secret) is None:
                 logger.info("rest.rejected reason=unknown_conversation")
                 return response.json({"error": UNKNOWN_CONVERSATION, "usage": USAGE}, status=403)
             ref = conversation_ref(sender)
-            logger.info("Message received on rest for conversation %s (%d characters).",
-                        ref, len(text))
+            logger.info(
+                "Message received on rest for conversation %s (%d characters).", ref, len(text)
+            )
             collector = CollectingOutputChannel()
             message_id = usable_id(request.headers.get("X-Request-ID"))
-            message = UserMessage(text, collector, sender, input_channel=self.name(),
-                                  metadata=metadata, message_id=message_id)
+            message = UserMessage(
+                text,
+                collector,
+                sender,
+                input_channel=self.name(),
+                metadata=metadata,
+                message_id=message_id,
+            )
             try:
                 await handle_once(request.app.ctx.agent, on_new_message, message, message_id)
             except Exception:
                 # Never the text: the exception's type and the conversation's reference.
-                logger.error("Handling a message failed for conversation %s.", ref,
-                             exc_info=logger.isEnabledFor(logging.DEBUG))
-                return response.json({"error": "The assistant could not answer; please try "
-                                               "again."}, status=503)
+                logger.error(
+                    "Handling a message failed for conversation %s.",
+                    ref,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
+                return response.json(
+                    {"error": "The assistant could not answer; please try again."}, status=503
+                )
             return response.json(collector.messages, headers={"X-Conversation-Id": sender})
 
         return request_limits.limit_bodies(webhook, request_limits.REST_MAX_BYTES)

@@ -5,8 +5,8 @@ Installed at start-up by every webhook of ours (channels/request_limits.py):
   it receives, so a client trickling one byte a second kept a connection for ever. Here
   the timer starts at a request's first byte, so SANIC_REQUEST_TIMEOUT bounds the header
   and SANIC_RESPONSE_TIMEOUT the whole request until the answer is sent (both set by
-  scripts/serve.py);
-- an idle connection is closed after SANIC_KEEP_ALIVE_TIMEOUT (set by scripts/serve.py),
+  scripts/ops/serve.py);
+- an idle connection is closed after SANIC_KEEP_ALIVE_TIMEOUT (set by scripts/ops/serve.py),
   which Rasa overwrites with its --keep-alive-timeout (120 s by default): a thousand idle
   sockets held the server's descriptors for two minutes;
 - no request body over 1 MB on any route (SANIC_REQUEST_MAX_SIZE overrides it; Sanic's
@@ -93,7 +93,12 @@ def install(app: Sanic, _: Any = None) -> None:
     app.error_handler.add(NotFound, not_found)
     app.error_handler.add(MethodNotSupported, method_not_allowed)
     open_files = raise_open_files_limit()
-    logger.info("server_limits request_timeout=%ss response_timeout=%ss keep_alive=%ss "
-                "request_max_size=%s open_files=%s", app.config.REQUEST_TIMEOUT,
-                app.config.RESPONSE_TIMEOUT, app.config.KEEP_ALIVE_TIMEOUT,
-                app.config.REQUEST_MAX_SIZE, open_files)
+    logger.info(
+        "server_limits request_timeout=%ss response_timeout=%ss keep_alive=%ss "
+        "request_max_size=%s open_files=%s",
+        app.config.REQUEST_TIMEOUT,
+        app.config.RESPONSE_TIMEOUT,
+        app.config.KEEP_ALIVE_TIMEOUT,
+        app.config.REQUEST_MAX_SIZE,
+        open_files,
+    )

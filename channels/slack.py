@@ -28,11 +28,13 @@ class SlackInput(RasaSlackInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return request_limits.limit_bodies(super().blueprint(on_new_message),
-                                           request_limits.SLACK_MAX_BYTES)
+        return request_limits.limit_bodies(
+            super().blueprint(on_new_message), request_limits.SLACK_MAX_BYTES
+        )
 
-    def get_output_channel(self, channel: Optional[Text] = None,
-                           thread_id: Optional[Text] = None) -> OutputChannel:
+    def get_output_channel(
+        self, channel: Optional[Text] = None, thread_id: Optional[Text] = None
+    ) -> OutputChannel:
         bot = super().get_output_channel(channel, thread_id)
         bot.client.base_url = self.api_base_url.rstrip("/") + "/"
         return bot

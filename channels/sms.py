@@ -7,7 +7,7 @@ adapter (channels/twilio.py) calls them.
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
-from actions.clinic_config import ClinicConfig
+from clinic.clinic_config import ClinicConfig
 
 # The keywords carriers and Twilio treat as opt-out, opt-in and help requests when they
 # are the whole message (https://help.twilio.com/articles/223134027).
@@ -17,24 +17,15 @@ START_KEYWORDS = frozenset({"START", "UNSTOP"})
 # "yes" is also an answer to the screening's questions.
 START_WHEN_STOPPED = frozenset({"YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Texted after STOP (no reply can reach a stopped number): the conversation is deleted.
+# Before STOP, "delete" is a message like any other, and the assistant asks to confirm.
+DELETE_WHEN_STOPPED = frozenset({"DELETE", "FORGET ME"})
 MORE_KEYWORD = "MORE"
 
-STOP, START, HELP, MORE = "stop", "start", "help", "more"
+STOP, START, HELP, MORE, DELETE = "stop", "start", "help", "more", "delete"
 
 # One SMS of concatenated segments; the limit the issue sets for SMS variants.
 SMS_LIMIT = 320
-
-# The GSM 03.38 basic character set and its extension table: text outside it is sent
-# as UCS-2, which cuts a segment from 153 to 67 characters and may garble on old phones.
-GSM7_BASIC = (
-    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7\n\u00d8\u00f8\r\u00c5\u00e5"
-    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e\u00c6\u00e6\u00df\u00c9"
-    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?"
-    "\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00c4\u00d6\u00d1\u00dc\u00a7"
-    "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"
-)
-GSM7_EXTENSION = "^{}\\[~]|\u20ac\f"
-GSM7 = frozenset(GSM7_BASIC + GSM7_EXTENSION)
 
 
 def keyword(body: str, stopped: bool) -> Optional[str]:
@@ -44,6 +35,8 @@ def keyword(body: str, stopped: bool) -> Optional[str]:
         return STOP
     if word in START_KEYWORDS or (stopped and word in START_WHEN_STOPPED):
         return START
+    if stopped and word in DELETE_WHEN_STOPPED:
+        return DELETE
     if word in HELP_KEYWORDS:
         return HELP
     if word == MORE_KEYWORD:
@@ -53,14 +46,12 @@ def keyword(body: str, stopped: bool) -> Optional[str]:
 
 def help_text(clinic: ClinicConfig) -> str:
     """The reply to HELP: the clinic's contact details."""
-    return (f"{clinic.name}: call {clinic.phone} ({clinic.opening_hours}) or book at "
-            f"{clinic.booking_url}. In an emergency call {clinic.emergency_number}. "
-            f"Text STOP to stop messages.")
-
-
-def non_gsm7(text: str) -> List[str]:
-    """The characters of `text` an SMS cannot carry in GSM-7."""
-    return sorted({char for char in text if char not in GSM7})
+    return (
+        f"{clinic.name}: call {clinic.phone} ({clinic.opening_hours}) or book at "
+        f"{clinic.booking_url}. In an emergency call {clinic.emergency_number}. "
+        f"Privacy: {clinic.privacy_url} Text DELETE to delete this conversation, STOP to "
+        f"stop messages."
+    )
 
 
 def with_numbered_buttons(text: str, buttons: Iterable[Dict[str, Any]]) -> str:
@@ -106,7 +97,9 @@ def offered_buttons(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def answer_to_expand(events: List[Dict[str, Any]]) -> Optional[str]:
     """The response (utter_...) of the latest bot turn that told the patient to reply MORE."""
     for event in reversed(latest_bot_turn(events)):
-        if MORE_KEYWORD in (event.get("text") or "") and (event.get("metadata") or {}).get("utter_action"):
+        if MORE_KEYWORD in (event.get("text") or "") and (event.get("metadata") or {}).get(
+            "utter_action"
+        ):
             return str(event["metadata"]["utter_action"])
     return None
 

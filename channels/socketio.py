@@ -19,7 +19,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic
 
-from actions.log_privacy import conversation_ref
+from clinic.log_privacy import conversation_ref
 
 from channels import conversation_ids
 from channels.web_origins import parse_allowed_origins
@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 SESSION_KEY = "conversation_id"
 
 
-def message_fields(data: Any, metadata_key: str,
-                   session_id: Optional[str]) -> Optional[Tuple[str, str, Dict[str, Any]]]:
+def message_fields(
+    data: Any, metadata_key: str, session_id: Optional[str]
+) -> Optional[Tuple[str, str, Dict[str, Any]]]:
     """The sender, text and metadata of a widget message, or None when it has no
     conversation: the socket has none yet, or the payload names another one. Text that
     isn't a string counts as empty (it gets the "no words" reply)."""
@@ -41,8 +42,11 @@ def message_fields(data: Any, metadata_key: str,
         return None
     text = data.get("message")
     metadata = data.get(metadata_key)
-    return session_id, text if isinstance(text, str) else "", \
-        metadata if isinstance(metadata, dict) else {}
+    return (
+        session_id,
+        text if isinstance(text, str) else "",
+        metadata if isinstance(metadata, dict) else {},
+    )
 
 
 def requested_session(args: Tuple[Any, ...]) -> Any:
@@ -58,6 +62,7 @@ def create_engineio_route(app: Sanic, engineio_server: Any, engineio_endpoint: s
     accepts only from a handler marked `is_websocket`; unmarked (engineio's own route), it
     logged "Invalid response type None" with a traceback for some of the closes.
     """
+
     async def handle_request(request: Any, *args: Any, **kwargs: Any) -> Any:
         return await engineio_server.handle_request(request, *args, **kwargs)
 
@@ -77,8 +82,10 @@ def check_session_persistence_works(session_persistence: bool, socketio_version:
     """
     major_minor = tuple(int(part) for part in socketio_version.split(".")[:2])
     if session_persistence and major_minor >= (5, 10):
-        raise RuntimeError(f"socketio: session_persistence needs python-socketio < 5.10 with "
-                           f"Rasa 3.6, found {socketio_version}; see requirements.in")
+        raise RuntimeError(
+            f"socketio: session_persistence needs python-socketio < 5.10 with "
+            f"Rasa 3.6, found {socketio_version}; see requirements.in"
+        )
 
 
 class RoomOutput(SocketIOOutput):
@@ -91,8 +98,9 @@ class RoomOutput(SocketIOOutput):
     async def _send_message(self, socket_id: Text, response: Any) -> None:
         await super()._send_message(self.room, response)
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
-                               **kwargs: Any) -> None:
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
         await super().send_custom_json(self.room, {**json_message, "room": self.room})
 
 
@@ -131,8 +139,8 @@ class WidgetSocketIOInput(SocketIOInput):
         # A client may emit an event with any number of arguments: the first one counts.
         async def session_request(sid: Text, *args: Any) -> None:
             session_id = conversation_ids.verified(
-                conversation_ids.WIDGET, requested_session(args), self.id_secret) \
-                or conversation_ids.issue(conversation_ids.WIDGET, self.id_secret)
+                conversation_ids.WIDGET, requested_session(args), self.id_secret
+            ) or conversation_ids.issue(conversation_ids.WIDGET, self.id_secret)
             session = await sio.get_session(sid, namespace=self.namespace)
             previous = session.get(SESSION_KEY)
             if previous and previous != session_id:
@@ -147,19 +155,29 @@ class WidgetSocketIOInput(SocketIOInput):
         # string message, and takes any session id.
         async def handle_message(sid: Text, *args: Any) -> None:
             session = await sio.get_session(sid, namespace=self.namespace)
-            fields = message_fields(args[0] if args else None, self.metadata_key,
-                                    session.get(SESSION_KEY))
+            fields = message_fields(
+                args[0] if args else None, self.metadata_key, session.get(SESSION_KEY)
+            )
             if fields is None:
                 logger.info("A widget message outside the socket's conversation was ignored.")
                 return
             session_id, text, metadata = fields
             # Without session persistence the replies go to the socket alone.
             room = session_id if self.session_persistence else sid
-            logger.info("Message received on socketio for conversation %s (%d characters).",
-                        conversation_ref(session_id), len(text))
-            await on_new_message(UserMessage(
-                text, RoomOutput(sio, self.bot_message_evt, room), session_id,
-                input_channel=self.name(), metadata=metadata))
+            logger.info(
+                "Message received on socketio for conversation %s (%d characters).",
+                conversation_ref(session_id),
+                len(text),
+            )
+            await on_new_message(
+                UserMessage(
+                    text,
+                    RoomOutput(sio, self.bot_message_evt, room),
+                    session_id,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
 
         self.sio.on("session_request", session_request, namespace=self.namespace)
         self.sio.on(self.user_message_evt, handle_message, namespace=self.namespace)

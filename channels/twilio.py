@@ -9,16 +9,16 @@ event loop while it sends. This one:
   payload, read from the conversation in the tracker store (so it survives restarts);
 - honours STOP (no more messages until START), answers HELP with the clinic's contact
   details and MORE with the full answer of a shortened SMS reply;
-- sends replies through Twilio's Messages API with aiohttp, and answers the webhook itself
-  with empty TwiML so Twilio sends nothing of its own.
+- sends replies through Twilio's Messages API with aiohttp (channels/sms_sender.py: retried
+  with backoff, never twice where that can be known, an undelivered urgent reply raises a
+  staff alert), and answers the webhook itself with empty TwiML so Twilio sends nothing
+  of its own.
 """
 
-import asyncio
 import logging
 import urllib.parse
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
-import aiohttp
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import ConversationPaused, Event, Restarted
@@ -28,10 +28,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from actions.clinic_config import load_clinic_config
-from actions.log_privacy import conversation_ref
-from channels import request_limits, sms
+from clinic.clinic_config import load_clinic_config
+from clinic.constants import URGENT_RESPONSE
+from clinic.log_privacy import conversation_ref
+from channels import request_limits, sms, sms_delivery
 from channels.handled_once import handle_once, usable_id
+from channels.sms_sender import SmsSender
 
 logger = logging.getLogger(__name__)
 
@@ -44,65 +46,87 @@ MAX_FORM_FIELDS = 100
 
 
 class TwilioOutput(OutputChannel):
-    """Sends the assistant's replies as SMS through Twilio's Messages API."""
+    """Sends the assistant's replies as SMS through Twilio's Messages API (channels/sms_sender.py:
+    retried, never twice where that can be known, an undelivered urgent reply alerted)."""
 
     @classmethod
     def name(cls) -> Text:
         return "twilio"
 
-    def __init__(self, account_sid: Text, auth_token: Text, twilio_number: Text,
-                 api_base_url: Text = DEFAULT_API_BASE_URL) -> None:
+    def __init__(self, sender: SmsSender) -> None:
         super().__init__()
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        self.twilio_number = twilio_number
-        self.messages_url = (f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/"
-                             f"{account_sid}/Messages.json")
+        self.sender = sender
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        parts = [text] if len(text) <= TWILIO_BODY_LIMIT else sms.split_message(text, TWILIO_BODY_LIMIT)
-        for part in parts:
-            await self._send(recipient_id, {"Body": part})
+        parts = (
+            [text] if len(text) <= TWILIO_BODY_LIMIT else sms.split_message(text, TWILIO_BODY_LIMIT)
+        )
+        await self._deliver(recipient_id, [{"Body": part} for part in parts], kwargs)
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, sms.with_numbered_buttons(text, buttons))
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_message(
+            recipient_id, sms.with_numbered_buttons(text, buttons), **kwargs
+        )
 
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+    async def send_quick_replies(
+        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies, **kwargs)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, {"MediaUrl": image})
+        # Its own key: a bot message with text and an image is two SMS of one bot event.
+        await self._deliver(recipient_id, [{"MediaUrl": image}], kwargs, kind="image")
 
     async def send_parts(self, recipient_id: Text, parts: Iterable[Text]) -> None:
-        for part in parts:
-            await self._send(recipient_id, {"Body": part})
+        await self._deliver(recipient_id, [{"Body": part} for part in parts], {})
 
-    async def _send(self, recipient_id: Text, fields: Dict[Text, Text]) -> None:
-        # A failed send is logged, not raised: the conversation is still stored, and
-        # Twilio's own retry rules apply to delivery, not to this request.
-        form = {"To": recipient_id, "From": self.twilio_number, **fields}
-        auth = aiohttp.BasicAuth(self.account_sid, self.auth_token)
-        try:
-            async with aiohttp.ClientSession(auth=auth, timeout=aiohttp.ClientTimeout(total=15)) as session:
-                async with session.post(self.messages_url, data=form) as reply:
-                    if reply.status >= 300:
-                        detail = await reply.json(content_type=None)
-                        logger.error("twilio.send_failed status=%s code=%s conversation=%s",
-                                     reply.status, (detail or {}).get("code"),
-                                     conversation_ref(recipient_id))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            logger.error("twilio.send_failed error=%s conversation=%s",
-                         type(error).__name__, conversation_ref(recipient_id))
+    async def _deliver(
+        self,
+        recipient_id: Text,
+        fields: List[Dict[Text, Text]],
+        message: Dict[Text, Any],
+        kind: Text = "",
+    ) -> None:
+        # Rasa's send_response passes the bot message's metadata: the response's name
+        # (utter_action) says whether it is the urgent reply, whatever its text, and the
+        # event's timestamp names the bot event in the parts' idempotency keys.
+        urgent = message.get("utter_action") == URGENT_RESPONSE
+        await self.sender.deliver(
+            self.sender.parts(recipient_id, fields, message.get("timestamp"), urgent, kind)
+        )
+
+
+def retry_policy(credentials: Dict[Text, Any]) -> sms_delivery.RetryPolicy:
+    """The retry settings of credentials.yml (TWILIO_RETRY_SECONDS, TWILIO_RETRY_BUDGET_SECONDS,
+    TWILIO_SEND_TIMEOUT_SECONDS), Twilio-friendly defaults when unset."""
+    default = sms_delivery.RetryPolicy()
+    try:
+        base = float(credentials.get("retry_seconds") or default.base)
+        budget = float(credentials.get("retry_budget_seconds") or default.budget)
+        timeout = float(credentials.get("send_timeout_seconds") or default.attempt_timeout)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "The twilio channel's retry_seconds, retry_budget_seconds and "
+            "send_timeout_seconds must be numbers of seconds."
+        ) from None
+    if min(base, budget, timeout) <= 0:
+        raise ValueError("The twilio channel's retry and timeout settings must be above 0.")
+    return sms_delivery.RetryPolicy(
+        base=base, max_wait=min(default.max_wait, budget), budget=budget, attempt_timeout=timeout
+    )
 
 
 def form_fields(request: Request) -> Dict[str, str]:
     """The posted form, keeping empty fields: an SMS with only a picture has Body="", and
     Twilio signs that field too (sanic's request.form drops it, so the signature fails).
     ValueError for more than MAX_FORM_FIELDS fields."""
-    fields = urllib.parse.parse_qs(request.body.decode("utf-8", "replace"),
-                                   keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    fields = urllib.parse.parse_qs(
+        request.body.decode("utf-8", "replace"),
+        keep_blank_values=True,
+        max_num_fields=MAX_FORM_FIELDS,
+    )
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -117,8 +141,11 @@ class TwilioInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [key for key in ("account_sid", "auth_token", "twilio_number")
-                   if not credentials.get(key)]
+        missing = [
+            key
+            for key in ("account_sid", "auth_token", "twilio_number")
+            if not credentials.get(key)
+        ]
         if missing:
             raise ValueError(f"The twilio channel needs {', '.join(missing)} in its credentials.")
         return cls(
@@ -127,23 +154,35 @@ class TwilioInput(InputChannel):
             str(credentials["twilio_number"]),
             api_base_url=credentials.get("api_base_url") or DEFAULT_API_BASE_URL,
             webhook_url=credentials.get("webhook_url") or None,
+            policy=retry_policy(credentials),
         )
 
-    def __init__(self, account_sid: Text, auth_token: Text, twilio_number: Text,
-                 api_base_url: Text = DEFAULT_API_BASE_URL,
-                 webhook_url: Optional[Text] = None) -> None:
-        self.account_sid = account_sid
-        self.auth_token = auth_token
+    def __init__(
+        self,
+        account_sid: Text,
+        auth_token: Text,
+        twilio_number: Text,
+        api_base_url: Text = DEFAULT_API_BASE_URL,
+        webhook_url: Optional[Text] = None,
+        policy: Optional[sms_delivery.RetryPolicy] = None,
+    ) -> None:
         self.twilio_number = twilio_number
-        self.api_base_url = api_base_url
+        messages_url = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        # One per server: its background retries keep each patient's parts in order.
+        self.sender = SmsSender(
+            account_sid,
+            auth_token,
+            twilio_number,
+            messages_url,
+            policy or sms_delivery.RetryPolicy(),
+        )
         # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
         self.help_text = sms.help_text(load_clinic_config())
 
     def get_output_channel(self) -> TwilioOutput:
-        return TwilioOutput(self.account_sid, self.auth_token, self.twilio_number,
-                            self.api_base_url)
+        return TwilioOutput(self.sender)
 
     def signed_by_twilio(self, request: Request, form: Dict[str, str]) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")
@@ -169,8 +208,9 @@ class TwilioInput(InputChannel):
                 form = form_fields(request)
             except ValueError:
                 logger.warning("twilio.rejected reason=too_many_fields")
-                return response.text(f"A Twilio message has at most {MAX_FORM_FIELDS} fields.",
-                                     status=400)
+                return response.text(
+                    f"A Twilio message has at most {MAX_FORM_FIELDS} fields.", status=400
+                )
             if not self.signed_by_twilio(request, form):
                 logger.warning("twilio.rejected reason=signature")
                 return response.text("Invalid X-Twilio-Signature.", status=403)
@@ -180,15 +220,27 @@ class TwilioInput(InputChannel):
                 return response.text("A Twilio message needs From and Body.", status=400)
             # Replies go out through the Messages API while this request is handled, well
             # within Twilio's 15 s webhook timeout; the TwiML answer adds nothing.
-            await self._handle(request.app.ctx.agent, on_new_message, sender, body,
-                               self.get_metadata(request), usable_id(form.get("MessageSid")))
+            await self._handle(
+                request.app.ctx.agent,
+                on_new_message,
+                sender,
+                body,
+                self.get_metadata(request),
+                usable_id(form.get("MessageSid")),
+            )
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return request_limits.limit_bodies(twilio_webhook, request_limits.TWILIO_MAX_BYTES)
 
-    async def _handle(self, agent: Agent, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      sender: Text, body: Text, metadata: Optional[Dict[Text, Any]],
-                      message_id: Optional[Text] = None) -> None:
+    async def _handle(
+        self,
+        agent: Agent,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender: Text,
+        body: Text,
+        metadata: Optional[Dict[Text, Any]],
+        message_id: Optional[Text] = None,
+    ) -> None:
         ref = conversation_ref(sender)
         output = self.get_output_channel()
         tracker = await self._tracker(agent, sender)
@@ -204,6 +256,9 @@ class TwilioInput(InputChannel):
             if word == sms.START:
                 await self._append(agent, sender, [Restarted()])
                 logger.info("twilio.opted_in conversation=%s", ref)
+            elif word == sms.DELETE:
+                await self._delete(agent, sender)
+                logger.info("twilio.deleted_while_stopped conversation=%s", ref)
             else:
                 logger.info("twilio.ignored_while_stopped conversation=%s", ref)
             return
@@ -213,13 +268,21 @@ class TwilioInput(InputChannel):
             await output.send_text_message(sender, self.help_text)
             return
         events = [event.as_dict() for event in tracker.events] if tracker else []
-        if word == sms.MORE and await self._send_full_answer(agent, tracker, events, output, sender):
+        if word == sms.MORE and await self._send_full_answer(
+            agent, tracker, events, output, sender
+        ):
             return
         payload = sms.chosen_payload(body, sms.offered_buttons(events))
         # Some carriers turn @ into ¡ (as in Rasa's own connector).
         text = payload if payload is not None else body.replace("¡", "@")
-        message = UserMessage(text, output, sender, input_channel=self.name(),
-                              metadata=metadata, message_id=message_id)
+        message = UserMessage(
+            text,
+            output,
+            sender,
+            input_channel=self.name(),
+            metadata=metadata,
+            message_id=message_id,
+        )
         # Twilio's MessageSid stays the same when nginx retries the webhook on another
         # replica: a message is handled once (channels/handled_once.py).
         await handle_once(agent, on_new_message, message, message_id)
@@ -232,6 +295,16 @@ class TwilioInput(InputChannel):
             return await agent.tracker_store.retrieve(sender)
 
     @staticmethod
+    async def _delete(agent: Agent, sender: Text) -> None:
+        """Delete the stopped patient's conversation (and its staff alerts): the tracker
+        store's own deletion, the one a confirmed request in the chat uses."""
+        store = getattr(agent.tracker_store, "_tracker_store", agent.tracker_store)  # FailSafe
+        async with agent.lock_store.lock(sender):
+            store.delete_conversation(sender)
+        # All that is kept: that this number texted STOP, so it stays unsubscribed.
+        await TwilioInput._append(agent, sender, [ConversationPaused()])
+
+    @staticmethod
     async def _append(agent: Agent, sender: Text, events: List[Event]) -> None:
         async with agent.lock_store.lock(sender):
             tracker = await agent.tracker_store.get_or_create_tracker(sender)
@@ -240,9 +313,13 @@ class TwilioInput(InputChannel):
             await agent.tracker_store.save(tracker)
 
     @staticmethod
-    async def _send_full_answer(agent: Agent, tracker: Optional[DialogueStateTracker],
-                                events: List[Dict[Text, Any]], output: TwilioOutput,
-                                sender: Text) -> bool:
+    async def _send_full_answer(
+        agent: Agent,
+        tracker: Optional[DialogueStateTracker],
+        events: List[Dict[Text, Any]],
+        output: TwilioOutput,
+        sender: Text,
+    ) -> bool:
         """Send the web version of the shortened answer in SMS-sized parts."""
         name = sms.answer_to_expand(events)
         if tracker is None or name is None or agent.processor is None:

@@ -12,11 +12,15 @@ def parse_allowed_origins(value: Any) -> List[str]:
     items = value if isinstance(value, list) else str(value or "").split(",")
     origins = [str(item).strip() for item in items if str(item).strip()]
     if not origins:
-        raise ValueError("no allowed origin: set WEB_ORIGIN to the origin of the page that embeds "
-                         "the chat widget, e.g. https://www.example-clinic.com")
+        raise ValueError(
+            "no allowed origin: set WEB_ORIGIN to the origin of the page that embeds "
+            "the chat widget, e.g. https://www.example-clinic.com"
+        )
     for origin in origins:
         scheme, _, rest = origin.partition("://")
         if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest:
-            raise ValueError(f"allowed origin {origin!r} must be scheme://host[:port] with no path, "
-                             "e.g. https://www.example-clinic.com ('*' is not accepted)")
+            raise ValueError(
+                f"allowed origin {origin!r} must be scheme://host[:port] with no path, "
+                "e.g. https://www.example-clinic.com ('*' is not accepted)"
+            )
     return origins

@@ -1,0 +1,1 @@
+"""The clinic's side of the conversation: staff alerts, their delivery, the staff inbox."""
