@@ -17,13 +17,24 @@ from zoneinfo import ZoneInfo
 
 from analytics.masking import mask
 from analytics.topics import (
-    CANNOT_ANSWER, HANDOFF_REASONS, SCREENING_SOURCES, UNANSWERED_REASONS, UNREADABLE_REPLIES,
-    URGENT, channel_of, topic_name,
+    HANDOFF_REASONS,
+    SCREENING_SOURCES,
+    UNANSWERED_REASONS,
+    UNREADABLE_REPLIES,
+    channel_of,
+    topic_name,
+)
+from clinic.constants import (
+    CANNOT_ANSWER_RESPONSE,
+    HANDOFF_SLOT,
+    OUTCOMES,
+    SCREENING_OUTCOME_SLOT,
+    UNANSWERED_INTENTS,
+    URGENT_RESPONSE,
 )
 
 Event = Mapping[str, Any]
-OUTCOME_ORDER = ["Not recommended", "Postpone", "Check with your doctor first", "No contraindication found"]
-UNANSWERED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+OUTCOME_ORDER = list(OUTCOMES)
 # Long enough for a question, short enough that a pasted life story is not reproduced.
 MAX_QUESTION_CHARS = 200
 # Text is cut to this, at a space, before it is masked: masking reads all it is given, and
@@ -36,6 +47,7 @@ MAX_DAYS_SHOWN = 366
 @dataclass
 class Report:
     """Everything the report shows: counts by day, channel, topic and outcome; masked texts."""
+
     timezone: str
     min_conversations: int
     first_day: Optional[str] = None
@@ -59,6 +71,7 @@ class Report:
 @dataclass
 class _Turn:
     """A patient's message and what the assistant did until the next one."""
+
     intent: str
     text: str
     replies: Set[str] = field(default_factory=set)
@@ -86,8 +99,11 @@ class _Tally:
         return datetime.fromtimestamp(timestamp, self.timezone).date()
 
 
-def summarise(conversations: Iterable[Tuple[str, Iterable[Event]]], timezone: str = "UTC",
-              min_conversations: int = 2) -> Report:
+def summarise(
+    conversations: Iterable[Tuple[str, Iterable[Event]]],
+    timezone: str = "UTC",
+    min_conversations: int = 2,
+) -> Report:
     """Count what the report shows; `conversations` yields (sender id, its events in order).
 
     A question the assistant could not answer is shown (masked) only when at least
@@ -134,9 +150,9 @@ def _read_conversation(tally: _Tally, sender: str, events: Iterable[Event]) -> N
 
 
 def _count_slot(tally: _Tally, name: str, value: Any, action: str) -> None:
-    if name == "screening_outcome":
+    if name == SCREENING_OUTCOME_SLOT:
         tally.outcomes[str(value)][SCREENING_SOURCES.get(action, "Other")] += 1
-    elif name == "handoff_reason":
+    elif name == HANDOFF_SLOT:
         tally.handoffs[HANDOFF_REASONS.get(str(value), str(value))] += 1
 
 
@@ -145,14 +161,16 @@ def _close_turn(tally: _Tally, turn: Optional[_Turn], sender: str) -> None:
         return
     unreadable = next((reply for reply in UNREADABLE_REPLIES if reply in turn.replies), None)
     tally.topics[UNREADABLE_REPLIES[unreadable] if unreadable else topic_name(turn.intent)] += 1
-    if URGENT in turn.replies:
+    if URGENT_RESPONSE in turn.replies:
         tally.urgent += 1
     if unreadable in UNANSWERED_REASONS:
         tally.unanswered[UNANSWERED_REASONS[unreadable]] += 1
-    elif unreadable is None and (CANNOT_ANSWER in turn.replies or turn.intent in UNANSWERED_INTENTS):
+    elif unreadable is None and (
+        CANNOT_ANSWER_RESPONSE in turn.replies or turn.intent in UNANSWERED_INTENTS
+    ):
         reason = "nlu_fallback" if turn.intent == "nlu_fallback" else "out_of_scope"
         tally.unanswered[UNANSWERED_REASONS[reason]] += 1
-        question = normalised(mask(cut(turn.text, MAX_MASKED_CHARS)))
+        question = question_key(mask(cut(turn.text, MAX_MASKED_CHARS)))
         if question:
             times, askers = tally.questions.get(question, (0, set()))
             tally.questions[question] = (times + 1, askers | {sender})
@@ -162,11 +180,11 @@ def cut(text: str, most: int) -> str:
     """At most `most` characters of `text`, without the word the limit falls in."""
     if len(text) <= most:
         return text
-    head = text[:most + 1]
+    head = text[: most + 1]
     return head.rsplit(None, 1)[0] if len(head.split(None, 1)) > 1 else head[:most]
 
 
-def normalised(text: str) -> str:
+def question_key(text: str) -> str:
     """One spelling per question, so the same words asked twice count as one question."""
     text = re.sub(r"\s+", " ", text).strip().strip(".,!?;:-–— ").lower()
     if len(text) > MAX_QUESTION_CHARS:
@@ -175,34 +193,53 @@ def normalised(text: str) -> str:
 
 
 def _report(tally: _Tally, timezone: str, min_conversations: int) -> Report:
-    report = Report(timezone=timezone, min_conversations=min_conversations,
-                    conversations=len(tally.conversations),
-                    messages=sum(tally.day_messages.values()), urgent_replies=tally.urgent)
+    report = Report(
+        timezone=timezone,
+        min_conversations=min_conversations,
+        conversations=len(tally.conversations),
+        messages=sum(tally.day_messages.values()),
+        urgent_replies=tally.urgent,
+    )
     days = sorted(tally.day_messages)
     if days:
         report.first_day, report.last_day = days[0].isoformat(), days[-1].isoformat()
         report.per_day = {
-            day.isoformat(): {"conversations": len(tally.day_conversations.get(day, ())),
-                              "messages": tally.day_messages[day]}
-            for day in _every_day(days[0], days[-1])}
+            day.isoformat(): {
+                "conversations": len(tally.day_conversations.get(day, ())),
+                "messages": tally.day_messages[day],
+            }
+            for day in _every_day(days[0], days[-1])
+        }
     report.per_channel = {
-        channel: {"conversations": len(tally.channel_conversations[channel]),
-                  "messages": tally.channel_messages[channel]}
-        for channel, _ in tally.channel_messages.most_common()}
+        channel: {
+            "conversations": len(tally.channel_conversations[channel]),
+            "messages": tally.channel_messages[channel],
+        }
+        for channel, _ in tally.channel_messages.most_common()
+    }
     report.topics = _by_count(tally.topics)
     report.unanswered = _by_count(tally.unanswered)
-    shown = [(question, times, len(askers)) for question, (times, askers) in tally.questions.items()
-             if len(askers) >= min_conversations]
+    shown = [
+        (question, times, len(askers))
+        for question, (times, askers) in tally.questions.items()
+        if len(askers) >= min_conversations
+    ]
     shown.sort(key=lambda item: (-item[1], item[0]))
-    report.unanswered_questions = [{"text": question, "times": times, "conversations": askers}
-                                   for question, times, askers in shown]
-    report.unanswered_not_shown = sum(times for times, askers in tally.questions.values()
-                                      if len(askers) < min_conversations)
-    outcomes = sorted(tally.outcomes, key=lambda o: (OUTCOME_ORDER.index(o) if o in OUTCOME_ORDER
-                                                     else len(OUTCOME_ORDER), o))
+    report.unanswered_questions = [
+        {"text": question, "times": times, "conversations": askers}
+        for question, times, askers in shown
+    ]
+    report.unanswered_not_shown = sum(
+        times for times, askers in tally.questions.values() if len(askers) < min_conversations
+    )
+    outcomes = sorted(
+        tally.outcomes,
+        key=lambda o: (OUTCOME_ORDER.index(o) if o in OUTCOME_ORDER else len(OUTCOME_ORDER), o),
+    )
     report.screening_outcomes = {
         outcome: {**dict(tally.outcomes[outcome]), "total": sum(tally.outcomes[outcome].values())}
-        for outcome in outcomes}
+        for outcome in outcomes
+    }
     report.handoffs = _by_count(tally.handoffs)
     return report
 

@@ -3,7 +3,7 @@ numbers, names.
 
 Pure text rules, no Rasa imports. Masking errs towards hiding too much (a date written
 as digits counts as a phone number), because the report is read by people who must not
-learn who asked. What it cannot catch is listed in the README ("A report for the clinic").
+learn who asked. What it cannot catch is listed in docs/clinic_guide.md ("A report for the clinic").
 
 Every pattern takes time in proportion to the text's length, whatever the text: a pattern
 may start only where a run of its characters starts (a lookbehind says so), no two
@@ -29,7 +29,8 @@ _TLDS = "com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info"
 _SPELLED_EMAIL = re.compile(
     r"(?<![\w.+-])(?P<lead>[.+-]*)\b[\w.+-]+\s*(?:@|\(at\)|\[at\]|\bat\b)\s*[\w-]{1,63}\s*"
     rf"(?:\.|\(dot\)|\[dot\]|\bdot\b)\s*(?:{_TLDS})\b(?:\s*(?:\.|\bdot\b)\s*[a-z]{{2,3}}\b)?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # Web addresses: with a scheme or "www.", or a host with a path or query
 # ("instagram.com/jane", "site.co.uk?ref=jane"); masked before spelled emails, which would
 # take "photos at instagram.com" for one. A bare host under a common top-level domain
@@ -38,7 +39,8 @@ _URL_END = r"[^\s.,!?;:)'\"]"
 _URL = re.compile(
     rf"(?<![\w.@/-])(?:(?:https?|ftp)://|www\.)\S*{_URL_END}"
     rf"|(?<![\w.@/-])(?:[\w-]+\.)+[a-z]{{2,63}}[/?#](?:\S*{_URL_END})?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _BARE_HOST = re.compile(rf"(?<![\w.@/-])(?:[\w-]+\.)+(?:{_TLDS})\b", re.IGNORECASE)
 # A run of digits and the separators phone numbers are written with; 7 digits or more
 # (short enough for local numbers, long enough to leave "3 to 4 weeks" alone).
@@ -47,7 +49,8 @@ _MIN_PHONE_DIGITS = 7
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,}")
 
 # Words that follow a name cue but are not names ("I'm not sure", "this is a question").
-_NOT_NAMES = frozenset("""
+_NOT_NAMES = frozenset(
+    """
 a an the and or but so if not no yes very really just also too still only quite
 i im me my you your he she it its we they this that these those there here
 is am are was were be been being have has had do does did can could will would
@@ -55,16 +58,20 @@ should shall may might must get got going gonna wanna trying looking asking wond
 sure unsure worried scared nervous concerned curious interested afraid new glad happy
 sorry thinking considering planning hoping on in at of for from with about to by after
 before over under again much lot lots more bye goodbye ok okay fine well good great
-thanks thank cheers please microneedling treatment skin back later today tomorrow""".split())
+thanks thank cheers please microneedling treatment skin back later today tomorrow""".split()
+)
 
 _NAME_WORD = r"[A-Za-z][A-Za-z'\-]*"
 # After these the next one to three words are a name, capitalised or not.
 _STRONG_CUE = re.compile(
     r"\b(?:my\s+name\s+is|my\s+names|my\s+name's|name\s*:|first\s+name\s+is|last\s+name\s+is|"
-    r"surname\s+is|i\s+go\s+by|you\s+can\s+call\s+me)\s+", re.IGNORECASE)
+    r"surname\s+is|i\s+go\s+by|you\s+can\s+call\s+me)\s+",
+    re.IGNORECASE,
+)
 # After these only capitalised words are taken as a name ("I'm Jane", not "I'm worried").
-_WEAK_CUE = re.compile(r"\b(?:i'm|i’m|im|i\s+am|this\s+is|it's|it’s|it\s+is|dr|mr|mrs|ms|miss)\.?\s+",
-                       re.IGNORECASE)
+_WEAK_CUE = re.compile(
+    r"\b(?:i'm|i’m|im|i\s+am|this\s+is|it's|it’s|it\s+is|dr|mr|mrs|ms|miss)\.?\s+", re.IGNORECASE
+)
 # A sign-off, or a dash opening a signature, then a name at the very end of the message
 # ("thanks, Jane", "regards - jane d", "does it hurt? -Jane"); searched for only in the
 # message's last _SIGN_OFF_CHARS characters, as the name must end the message.
@@ -72,7 +79,8 @@ _SIGN_OFF = re.compile(
     r"(?:\b(?:thanks|thank\s+you|thx|regards|best\s+regards|kind\s+regards|best\s+wishes|cheers|"
     r"sincerely|love|xoxo|xx)(?:\s*[,\-–—:!.]+)?\s+|(?:^|\s)[-–—~]\s*)"
     rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _SIGN_OFF_CHARS = 200
 _NEXT_WORD = re.compile(rf"\s*({_NAME_WORD})")
 
@@ -98,7 +106,9 @@ def _mask_emails(text: str) -> str:
     at = text.find("@")
     while at != -1:
         start = at
-        while start > position and (text[start - 1].isalnum() or text[start - 1] in _EMAIL_LOCAL_PUNCTUATION):
+        while start > position and (
+            text[start - 1].isalnum() or text[start - 1] in _EMAIL_LOCAL_PUNCTUATION
+        ):
             start -= 1
         domain = _EMAIL_DOMAIN.match(text, at + 1)
         if start < at and domain:
@@ -124,7 +134,7 @@ def _mask_after_cue(text: str, cue: "re.Pattern[str]", capitalised_only: bool) -
             continue
         end = _name_end(text, match.end(), capitalised_only)
         if end > match.end():
-            out.append(text[position:match.end()])
+            out.append(text[position : match.end()])
             out.append(NAME)
             position = end
     out.append(text[position:])
@@ -151,6 +161,6 @@ def _mask_signature(text: str) -> str:
     position = max(0, end - _SIGN_OFF_CHARS)
     while (match := _SIGN_OFF.search(text, position, end)) is not None:
         if not any(word.lower() in _NOT_NAMES for word in match.group("name").split()):
-            return text[:match.start("name")] + NAME + text[match.end("name"):]
+            return text[: match.start("name")] + NAME + text[match.end("name") :]
         position = match.start() + 1
     return text

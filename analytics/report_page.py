@@ -22,7 +22,9 @@ td.n, th.n { text-align: right; } tr:nth-child(even) { background: #f7f7f7; }
 
 def render(report: Report, clinic_name: str, generated_on: str) -> str:
     """The page; `generated_on` is a day, like every date in it."""
-    period = (f"{report.first_day} to {report.last_day}" if report.first_day else "no conversations yet")
+    period = (
+        f"{report.first_day} to {report.last_day}" if report.first_day else "no conversations yet"
+    )
     handoffs = sum(report.handoffs.values())
     unanswered = sum(report.unanswered.values())
     outcomes = sum(row["total"] for row in report.screening_outcomes.values())
@@ -61,12 +63,14 @@ def _figure(ident: str, value: int, label: str) -> str:
 
 def _table(ident: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A table whose first column is a label and the others counts."""
-    head = "".join(f'<th{" class=n" if i else ""}>{escape(h)}</th>' for i, h in enumerate(headers))
+    head = "".join(f"<th{' class=n' if i else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
     body = []
     for label, *counts in rows:
         cells = "".join(f'<td class="n">{escape(str(count))}</td>' for count in counts)
         body.append(f"<tr><th>{escape(str(label))}</th>{cells}</tr>")
-    return f'<table id="{ident}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table id="{ident}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def _per_day(report: Report) -> List[str]:
@@ -77,15 +81,22 @@ def _per_day(report: Report) -> List[str]:
         "<h3>Conversations</h3>" if days else "",
         column_chart([(day, row["conversations"]) for day, row in days], "Conversations per day"),
         "<h3>Messages from patients</h3>" if days else "",
-        column_chart([(day, row["messages"]) for day, row in days], "Messages from patients per day"),
-        _table("per-day", ["Day", "Conversations", "Messages"],
-               [(day, row["conversations"], row["messages"]) for day, row in days]),
+        column_chart(
+            [(day, row["messages"]) for day, row in days], "Messages from patients per day"
+        ),
+        _table(
+            "per-day",
+            ["Day", "Conversations", "Messages"],
+            [(day, row["conversations"], row["messages"]) for day, row in days],
+        ),
     ]
 
 
 def _per_channel(report: Report) -> List[str]:
-    rows = [(channel_name(channel), row["conversations"], row["messages"])
-            for channel, row in report.per_channel.items()]
+    rows = [
+        (channel_name(channel), row["conversations"], row["messages"])
+        for channel, row in report.per_channel.items()
+    ]
     return [
         "<h2>Conversations and messages per channel</h2>",
         bar_chart([(name, messages) for name, _, messages in rows], "Messages per channel"),
@@ -122,22 +133,30 @@ def _unanswered(report: Report) -> List[str]:
         f"shown (masking reads English).</p>",
     ]
     if questions:
-        parts.append(_table("unanswered-questions", ["Question (masked)", "Times", "Conversations"],
-                            questions))
+        parts.append(
+            _table(
+                "unanswered-questions", ["Question (masked)", "Times", "Conversations"], questions
+            )
+        )
     return parts
 
 
 def _outcomes(report: Report) -> List[str]:
-    sources = sorted({source for row in report.screening_outcomes.values() for source in row} - {"total"})
+    sources = sorted(
+        {source for row in report.screening_outcomes.values() for source in row} - {"total"}
+    )
     rows: List[Tuple[object, ...]] = [
         (outcome, *(row.get(source, 0) for source in sources), row["total"])
-        for outcome, row in report.screening_outcomes.items()]
+        for outcome, row in report.screening_outcomes.items()
+    ]
     return [
         "<h2>Suitability check outcomes</h2>",
         '<p class="note">Each time the check gave an outcome: at the end of a screening '
         "conversation, or at once when a patient named their own condition or medication.</p>",
-        bar_chart([(outcome, row["total"]) for outcome, row in report.screening_outcomes.items()],
-                  "Suitability check outcomes"),
+        bar_chart(
+            [(outcome, row["total"]) for outcome, row in report.screening_outcomes.items()],
+            "Suitability check outcomes",
+        ),
         _table("screening-outcomes", ["Outcome", *sources, "Total"], rows),
     ]
 
@@ -150,7 +169,9 @@ def _handoffs(report: Report) -> List[str]:
         "reason), and how many times it replied that symptoms may need urgent attention.</p>",
         bar_chart(rows, "Marked for a call, by reason"),
         _table("handoffs", ["Reason", "Times"], rows),
-        _table("urgent-replies", ["Reply", "Times"], [("Urgent-symptom reply", report.urgent_replies)]),
+        _table(
+            "urgent-replies", ["Reply", "Times"], [("Urgent-symptom reply", report.urgent_replies)]
+        ),
     ]
 
 
@@ -160,5 +181,5 @@ def _never_shown(report: Report) -> List[str]:
         "<p class=note>Sender ids, phone numbers, user names of any channel, the time of any "
         "message (days only, and only as totals), the text of answered messages, the "
         "findings of a check, and which conversation asked what. Masking cannot catch every "
-        "name or detail a patient types; see the README.</p>",
+        "name or detail a patient types; see docs/clinic_guide.md in the assistant's files.</p>",
     ]

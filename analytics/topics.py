@@ -2,6 +2,8 @@
 
 from typing import Any, Dict
 
+from clinic.constants import REPEATED_FALLBACK, REQUESTED, UPSET
+
 INTENT_TOPICS: Dict[str, str] = {
     "ask_what_is": "What microneedling is",
     "ask_benefits": "What it can do",
@@ -42,9 +44,6 @@ UNREADABLE_REPLIES: Dict[str, str] = {
     "utter_typed_command": "Typed command (/...)",
 }
 
-CANNOT_ANSWER = "utter_cannot_answer"
-URGENT = "utter_urgent"
-
 # Why a message went unanswered, by what the assistant replied or read.
 UNANSWERED_REASONS: Dict[str, str] = {
     "out_of_scope": "Not covered by the article",
@@ -59,9 +58,9 @@ SCREENING_SOURCES: Dict[str, str] = {
 }
 
 HANDOFF_REASONS: Dict[str, str] = {
-    "requested": "Asked for a person",
-    "upset": "Upset",
-    "repeated_fallback": "Two unanswered questions in a row",
+    REQUESTED: "Asked for a person",
+    UPSET: "Upset",
+    REPEATED_FALLBACK: "Two unanswered questions in a row",
 }
 
 
@@ -82,7 +81,7 @@ CHANNEL_NAMES: Dict[str, str] = {
 }
 
 
-# `make shell` (scripts/chat.py) talks to the REST channel and says so in the metadata.
+# `make shell` (scripts/ops/chat.py) talks to the REST channel and says so in the metadata.
 SHELL_CLIENT = "make-shell"
 
 
