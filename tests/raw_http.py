@@ -17,7 +17,11 @@ class Answer:
 
 
 def request_head(method: str, path: str, headers: Dict[str, str], length: Optional[int]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: localhost",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     if length is not None:
         lines.append(f"Content-Length: {length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -35,8 +39,14 @@ def read_answer(sock: socket.socket, started: float) -> Answer:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
     while len(body) < length:
         try:
             chunk = sock.recv(65536)
@@ -48,8 +58,15 @@ def read_answer(sock: socket.socket, started: float) -> Answer:
     return Answer(status, body, time.monotonic() - started)
 
 
-def send(port: int, method: str, path: str, headers: Dict[str, str], body: bytes = b"",
-         length: Optional[int] = None, timeout: float = 60) -> Answer:
+def send(
+    port: int,
+    method: str,
+    path: str,
+    headers: Dict[str, str],
+    body: bytes = b"",
+    length: Optional[int] = None,
+    timeout: float = 60,
+) -> Answer:
     """Send a request, its body from another thread so that an answer the server gives
     before reading all of it (a 413) is read; `length` declares another Content-Length."""
     started = time.monotonic()
@@ -59,7 +76,7 @@ def send(port: int, method: str, path: str, headers: Dict[str, str], body: bytes
         def send_body() -> None:
             try:
                 for start in range(0, len(body), 65536):
-                    sock.sendall(body[start:start + 65536])
+                    sock.sendall(body[start : start + 65536])
             except OSError:
                 pass  # the server stopped reading: its answer says why
 

@@ -3,13 +3,15 @@
 from pathlib import Path
 from typing import Dict
 
-from scripts.serve import Servers
+from scripts.ops.serve import Servers
 
 
 def read_logs(servers: Servers) -> str:
     """Every log of the servers, one after another."""
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace")
-                     for log in sorted(Path(servers.log_dir).glob("*.log")))
+    return "\n".join(
+        log.read_text(encoding="utf-8", errors="replace")
+        for log in sorted(Path(servers.log_dir).glob("*.log"))
+    )
 
 
 def log_sizes(servers: Servers) -> Dict[Path, int]:

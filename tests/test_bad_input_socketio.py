@@ -4,7 +4,7 @@ replies as over REST, and payloads Rasa's own handler would crash on are ignored
 import asyncio
 from typing import Any, List
 
-from scripts.serve import Servers
+from scripts.ops.serve import Servers
 from server_logs import log_sizes, logged_since
 from widget_client import widget_client
 
@@ -20,8 +20,9 @@ async def exchange(servers: Servers, messages: List[Any]) -> List[List[str]]:
         answers = []
         for payload in messages:
             if isinstance(payload, dict):
-                payload = {key: session_id if value is SESSION else value
-                           for key, value in payload.items()}
+                payload = {
+                    key: session_id if value is SESSION else value for key, value in payload.items()
+                }
             answers.append([reply.get("text", "") for reply in await widget.replies_to(payload)])
         return answers
     finally:

@@ -6,14 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from scripts import bench
-from scripts.bench_client import Turn, reply_problem
-from scripts.bench_mix import OURS, STARTER
-from scripts.serve import Servers
+from scripts.bench import bench
+from scripts.bench.bench_client import Turn, reply_problem
+from scripts.bench.bench_mix import OURS, STARTER
+from scripts.ops.serve import Servers
 
 LEVELS = ["sequential", "1", "2"]
-FIGURES = {"concurrency", "conversations", "messages", "errors", "error_samples", "p50_ms",
-           "p95_ms", "p99_ms", "mean_ms", "max_ms", "wall_s", "throughput_msg_s"}
+FIGURES = {
+    "concurrency",
+    "conversations",
+    "messages",
+    "errors",
+    "error_samples",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "mean_ms",
+    "max_ms",
+    "wall_s",
+    "throughput_msg_s",
+}
 
 
 def test_both_mixes_have_the_same_shape() -> None:
@@ -21,15 +33,27 @@ def test_both_mixes_have_the_same_shape() -> None:
     assert sum(bool(t.expect) for t in OURS) >= 2 and sum(bool(t.expect) for t in STARTER) >= 2
 
 
-@pytest.mark.parametrize("turn, status, body, wrong", [
-    (Turn("hi"), 200, b'[{"text": "Hello"}]', False),
-    (Turn("hi"), 500, b"[]", True),
-    (Turn("hi"), 200, b"[]", True),
-    (Turn("weather?", silence_ok=True), 200, b"[]", False),
-    (Turn("no", expect="Postpone"), 200, b'[{"text": "Result of the check: Postpone."}]', False),
-    (Turn("no", expect="Postpone"), 200, b'[{"text": "Result of the check: Not recommended."}]',
-     True),
-])
+@pytest.mark.parametrize(
+    "turn, status, body, wrong",
+    [
+        (Turn("hi"), 200, b'[{"text": "Hello"}]', False),
+        (Turn("hi"), 500, b"[]", True),
+        (Turn("hi"), 200, b"[]", True),
+        (Turn("weather?", silence_ok=True), 200, b"[]", False),
+        (
+            Turn("no", expect="Postpone"),
+            200,
+            b'[{"text": "Result of the check: Postpone."}]',
+            False,
+        ),
+        (
+            Turn("no", expect="Postpone"),
+            200,
+            b'[{"text": "Result of the check: Not recommended."}]',
+            True,
+        ),
+    ],
+)
 def test_a_reply_counts_as_an_error_when_it_is_missing_or_wrong(
     turn: Turn, status: int, body: bytes, wrong: bool
 ) -> None:
@@ -40,8 +64,17 @@ def test_a_short_benchmark_of_the_running_servers_writes_json_markdown_and_plot(
     servers: Servers, tmp_path: Path
 ) -> None:
     output = tmp_path / "bench"
-    bench.main(["--target", servers.rest_url, "--quick", "--levels", ",".join(LEVELS),
-                "--output", str(output)])
+    bench.main(
+        [
+            "--target",
+            servers.rest_url,
+            "--quick",
+            "--levels",
+            ",".join(LEVELS),
+            "--output",
+            str(output),
+        ]
+    )
 
     report = json.loads(output.with_suffix(".json").read_text())
     assert report["mode"] == "target" and report["target"] == servers.rest_url
@@ -60,17 +93,25 @@ def test_a_short_benchmark_of_the_running_servers_writes_json_markdown_and_plot(
     assert (tmp_path / "bench_latency.png").stat().st_size > 10_000
 
 
-def test_the_phase_timer_says_where_a_messages_time_goes(
-        capsys: pytest.CaptureFixture) -> None:
-    from scripts import bench_phases
+def test_the_phase_timer_says_where_a_messages_time_goes(capsys: pytest.CaptureFixture) -> None:
+    from scripts.bench import bench_phases
 
     bench_phases.main(["--bot", "ours", "--conversations", "1"])
     printed = capsys.readouterr().out
     assert "ours: 10 messages, 0 errors" in printed
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
-            for line in printed.splitlines() if line.startswith("| ") and "---" not in line}
-    for phase in ("whole message", "NLU", "policies", "action-server call",
-                  "read conversation", "store conversation"):
+    rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
+        for line in printed.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
+    for phase in (
+        "whole message",
+        "NLU",
+        "policies",
+        "action-server call",
+        "read conversation",
+        "store conversation",
+    ):
         assert phase in rows, printed
     assert float(rows["whole message"][0]) == 1.0  # timed once per message
     # The screening's form validation and the result are action-server calls.

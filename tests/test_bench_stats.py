@@ -1,9 +1,14 @@
-"""The benchmark's pure statistics (scripts/bench_stats.py)."""
+"""The benchmark's pure statistics (scripts/bench/bench_stats.py)."""
 
 import pytest
 
-from scripts.bench_stats import (
-    conversations_for, percentile, ratio, ratios, summarize, throughput,
+from scripts.bench.bench_stats import (
+    conversations_for,
+    percentile,
+    ratio,
+    ratios,
+    summarize,
+    throughput,
 )
 
 
@@ -45,7 +50,9 @@ def test_ratios_are_ours_over_starter_and_missing_when_undefined() -> None:
     assert ratio(150.0, 100.0) == 1.5
     assert ratio(None, 100.0) is None and ratio(1.0, 0) is None
     assert ratios({"p95_ms": 30.0, "x": 1}, {"p95_ms": 20.0}, ["p95_ms", "x"]) == {
-        "p95_ms": 1.5, "x": None}
+        "p95_ms": 1.5,
+        "x": None,
+    }
 
 
 def test_each_level_runs_several_conversations_per_worker_with_a_floor() -> None:
@@ -53,17 +60,25 @@ def test_each_level_runs_several_conversations_per_worker_with_a_floor() -> None
     assert conversations_for(1, per_worker=3, minimum=20) == 20
 
 
-
 def test_rounds_pool_every_message_and_keep_each_rounds_p95() -> None:
-    from scripts.bench import Plan, combine_rounds
-    from scripts.bench_client import LevelResult
+    from scripts.bench.bench import LoadPlan, combine_rounds
+    from scripts.bench.bench_client import LevelResult
 
-    plan = Plan(("sequential", 2), per_worker=1, minimum=1, training=False, rounds=2)
+    plan = LoadPlan(("sequential", 2), per_worker=1, minimum=1, training=False, rounds=2)
     fast = LevelResult(latencies_s=[0.010] * 10, wall_s=1.0)
     slow = LevelResult(latencies_s=[0.030] * 10, wall_s=3.0)
-    rounds = [{"first_answer_s": 10.0, "levels": {"sequential": fast, "2": fast}},
-              {"first_answer_s": 14.0, "levels": {"sequential": slow, "2": LevelResult(
-                  latencies_s=[], wall_s=1.0, errors=2, error_samples=["HTTP 500 to 'hi'"])}}]
+    rounds = [
+        {"first_answer_s": 10.0, "levels": {"sequential": fast, "2": fast}},
+        {
+            "first_answer_s": 14.0,
+            "levels": {
+                "sequential": slow,
+                "2": LevelResult(
+                    latencies_s=[], wall_s=1.0, errors=2, error_samples=["HTTP 500 to 'hi'"]
+                ),
+            },
+        },
+    ]
     figures = combine_rounds(rounds, plan)
     assert figures["first_answer_s"] == 12.0 and figures["rounds"] == 2
     sequential = figures["levels"]["sequential"]

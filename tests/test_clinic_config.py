@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.clinic_config import ClinicConfigError, load_clinic_config, parse_clinic_config
-from scripts.build_domain import build_domain
+from clinic.clinic_config import ClinicConfigError, load_clinic_config, parse_clinic_config
+from scripts.buildtime.build_domain import build_domain
 
 VALID = {
     "clinic": {
@@ -15,6 +15,8 @@ VALID = {
         "booking_url": "https://example.org/book",
         "opening_hours": "Mon-Fri 9-5",
         "emergency_number": "999",
+        "privacy_url": "https://example.org/privacy",
+        "retention_days": 30,
     }
 }
 
@@ -35,6 +37,8 @@ def test_slots_are_named_for_the_domain() -> None:
         "clinic_booking_url": "https://example.org/book",
         "clinic_opening_hours": "Mon-Fri 9-5",
         "clinic_emergency_number": "999",
+        "clinic_privacy_url": "https://example.org/privacy",
+        "clinic_retention_days": "30",
     }
 
 

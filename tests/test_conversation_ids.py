@@ -18,17 +18,20 @@ from widget_client import widget_client
 from channels import conversation_ids
 from fake_providers import FakeProviders
 from rest_conversations import new_sender
-from scripts.serve import Servers
+from scripts.ops.serve import Servers
 from test_sms import new_phone, post as post_sms, sms_form
 
 SECRET = "s" * 40
 
 
-def post_rest(servers: Servers, body: Dict[str, Any],
-              headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any, Dict[str, str]]:
+def post_rest(
+    servers: Servers, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None
+) -> Tuple[int, Any, Dict[str, str]]:
     request = urllib.request.Request(
-        servers.rest_url, data=json.dumps(body).encode("utf-8"),
-        headers={"Content-Type": "application/json", **(headers or {})})
+        servers.rest_url,
+        data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
@@ -41,8 +44,9 @@ def stored_texts(servers: Servers, sender: str) -> List[str]:
 
     db = servers.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id",
-                                  (sender,)).fetchall()
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
     return [json.loads(data).get("text") or "" for (data,) in rows]
 
 
@@ -51,15 +55,27 @@ def test_an_issued_id_is_verified_and_nothing_else_is() -> None:
     assert rest_id.startswith("rest:")
     assert conversation_ids.verified(conversation_ids.REST, rest_id, SECRET) == rest_id
     assert conversation_ids.issue(conversation_ids.REST, SECRET) != rest_id
-    token, signature = rest_id[len("rest:"):].rsplit(".", 1)
+    token, signature = rest_id[len("rest:") :].rsplit(".", 1)
     flipped = signature[:-1] + ("0" if signature[-1] != "0" else "1")
-    for forged in (f"rest:{token}.{flipped}", f"web:{token}.{signature}", f"rest:x{token}.{signature}",
-                   "+15550102040", "rest:me", "", None, 42, ["rest:a"], rest_id + "x" * 100):
+    for forged in (
+        f"rest:{token}.{flipped}",
+        f"web:{token}.{signature}",
+        f"rest:x{token}.{signature}",
+        "+15550102040",
+        "rest:me",
+        "",
+        None,
+        42,
+        ["rest:a"],
+        rest_id + "x" * 100,
+    ):
         assert conversation_ids.verified(conversation_ids.REST, forged, SECRET) is None, forged
     assert conversation_ids.verified(conversation_ids.REST, rest_id, "t" * 40) is None
 
 
-def test_a_rest_request_without_sender_starts_a_conversation_it_can_continue(servers: Servers) -> None:
+def test_a_rest_request_without_sender_starts_a_conversation_it_can_continue(
+    servers: Servers,
+) -> None:
     status, replies, headers = post_rest(servers, {"message": "check if I can get it"})
     assert status == 200 and replies
     sender = headers["X-Conversation-Id"]
@@ -73,8 +89,9 @@ def test_a_rest_request_without_sender_starts_a_conversation_it_can_continue(ser
     assert headers["X-Conversation-Id"] != sender
 
 
-def test_rest_cannot_read_or_write_an_sms_patients_conversation(servers: Servers,
-                                                                 providers: FakeProviders) -> None:
+def test_rest_cannot_read_or_write_an_sms_patients_conversation(
+    servers: Servers, providers: FakeProviders
+) -> None:
     phone = new_phone()
     medication = "isotretinoin"
     sms = sms_form(phone, f"I take {medication}, can I get microneedling?")
@@ -86,13 +103,17 @@ def test_rest_cannot_read_or_write_an_sms_patients_conversation(servers: Servers
         status, answer, _ = post_rest(servers, {"sender": phone, "message": message})
         assert status == 403, (status, answer)
         assert medication not in json.dumps(answer)
-        assert "Leave \"sender\" out" in answer["error"]
+        assert 'Leave "sender" out' in answer["error"]
     # The MessageSid of the SMS as a message id, on a REST conversation: not its replies.
-    status, replies, _ = post_rest(servers, {"sender": new_sender(), "message": "hello"},
-                                   headers={"X-Request-ID": sms["MessageSid"]})
+    status, replies, _ = post_rest(
+        servers,
+        {"sender": new_sender(), "message": "hello"},
+        headers={"X-Request-ID": sms["MessageSid"]},
+    )
     assert status == 200 and medication not in json.dumps(replies)
-    status, _, _ = post_rest(servers, {"sender": phone, "message": "hello"},
-                             headers={"X-Request-ID": sms["MessageSid"]})
+    status, _, _ = post_rest(
+        servers, {"sender": phone, "message": "hello"}, headers={"X-Request-ID": sms["MessageSid"]}
+    )
     assert status == 403
     assert stored_texts(servers, phone) == before
 
@@ -105,8 +126,9 @@ def test_rest_cannot_continue_a_widget_conversation_or_an_id_it_made_up(servers:
         assert stored_texts(servers, sender) == []
 
 
-async def widget_session(servers: Servers, requests: List[Any],
-                         messages: List[Dict[str, Any]]) -> Tuple[List[str], List[Dict]]:
+async def widget_session(
+    servers: Servers, requests: List[Any], messages: List[Dict[str, Any]]
+) -> Tuple[List[str], List[Dict]]:
     """Ask for each session in turn, send the messages; the confirmed ids and replies."""
     widget = await widget_client(servers)
     client, confirmed, replies = widget.client, widget.confirmed, widget.heard
@@ -124,11 +146,17 @@ async def widget_session(servers: Servers, requests: List[Any],
 
 def test_the_widget_gets_its_own_conversation_never_a_phone_number(servers: Servers) -> None:
     phone = new_phone()
-    assert post_sms(servers, sms_form(phone, "I take isotretinoin, can I get microneedling?")) == 200
+    assert (
+        post_sms(servers, sms_form(phone, "I take isotretinoin, can I get microneedling?")) == 200
+    )
     before = stored_texts(servers, phone)
-    confirmed, replies = asyncio.run(widget_session(
-        servers, [{"session_id": phone}],
-        [{"session_id": phone, "message": "what did I say?"}, {"message": "does it hurt?"}]))
+    confirmed, replies = asyncio.run(
+        widget_session(
+            servers,
+            [{"session_id": phone}],
+            [{"session_id": phone, "message": "what did I say?"}, {"message": "does it hurt?"}],
+        )
+    )
     [session] = confirmed
     assert session.startswith("web:") and session != phone
     assert stored_texts(servers, phone) == before
@@ -138,10 +166,15 @@ def test_the_widget_gets_its_own_conversation_never_a_phone_number(servers: Serv
     assert replies and "isotretinoin" not in json.dumps(replies)
 
 
-def test_a_widget_continues_an_issued_session_and_is_in_one_room_at_a_time(servers: Servers) -> None:
+def test_a_widget_continues_an_issued_session_and_is_in_one_room_at_a_time(
+    servers: Servers,
+) -> None:
     [first], _ = asyncio.run(widget_session(servers, [None], []))
-    confirmed, replies = asyncio.run(widget_session(
-        servers, [{"session_id": first}], [{"session_id": first, "message": "does it hurt?"}]))
+    confirmed, replies = asyncio.run(
+        widget_session(
+            servers, [{"session_id": first}], [{"session_id": first, "message": "does it hurt?"}]
+        )
+    )
     assert confirmed == [first] and replies
     assert "does it hurt?" in stored_texts(servers, first)
 
@@ -155,8 +188,10 @@ def test_a_widget_continues_an_issued_session_and_is_in_one_room_at_a_time(serve
             await listener.emit("session_request", None)
             await asyncio.sleep(0.5)
             _, answered = await widget_session(
-                servers, [{"session_id": first}],
-                [{"session_id": first, "message": "what is microneedling?"}])
+                servers,
+                [{"session_id": first}],
+                [{"session_id": first, "message": "what is microneedling?"}],
+            )
             assert answered
             await asyncio.sleep(1)
             return confirmed, heard

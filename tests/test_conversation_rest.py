@@ -5,9 +5,9 @@ from typing import Callable, Dict, List
 
 import pytest
 
-from actions.clinic_config import load_clinic_config
-from scripts.serve import Servers
-from rest_conversations import new_sender
+from clinic.clinic_config import load_clinic_config
+from scripts.ops.serve import Servers
+from rest_conversations import new_sender, texts
 
 Say = Callable[[str, str], List[Dict]]
 
@@ -26,11 +26,6 @@ TOPIC_QUESTIONS = {
     "utter_procedure": "how is it done, do i have to stay in hospital",
     "utter_alternatives": "what if microneedling isn't right for me",
 }
-
-
-
-def texts(replies: List[Dict]) -> List[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def first_turn(replies: List[Dict]) -> List[str]:

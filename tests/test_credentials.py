@@ -5,15 +5,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.build_credentials import (
-    CREDENTIALS_TEMPLATE, CredentialsError, build_credentials, enabled_channels, webhook_name,
+from scripts.ops.build_credentials import (
+    CREDENTIALS_TEMPLATE,
+    CredentialsError,
+    build_credentials,
+    enabled_channels,
+    webhook_name,
 )
 
 TEMPLATE = yaml.safe_load(CREDENTIALS_TEMPLATE.read_text(encoding="utf-8"))
-TWILIO = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "secret-token", "TWILIO_NUMBER": "+15550100"}
-TELEGRAM = {"TELEGRAM_ACCESS_TOKEN": "123:abc", "TELEGRAM_BOT_USERNAME": "clinic_bot",
-            "TELEGRAM_WEBHOOK_URL": "https://clinic.example.org/webhooks/telegram/webhook"}
-MESSENGER = {"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s", "FACEBOOK_PAGE_ACCESS_TOKEN": "p"}
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "secret-token",
+    "TWILIO_NUMBER": "+15550100",
+}
+TELEGRAM = {
+    "TELEGRAM_ACCESS_TOKEN": "123:abc",
+    "TELEGRAM_BOT_USERNAME": "clinic_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://clinic.example.org/webhooks/telegram/webhook",
+}
+MESSENGER = {
+    "FACEBOOK_VERIFY_TOKEN": "v",
+    "FACEBOOK_APP_SECRET": "s",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "p",
+}
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 
 
@@ -25,20 +40,29 @@ def test_only_rest_is_on_by_default() -> None:
     assert names({}) == ["rest"]
 
 
-@pytest.mark.parametrize("env, channel", [(TWILIO, "twilio"), (TELEGRAM, "telegram"),
-                                          (MESSENGER, "facebook"), (SLACK, "slack")])
+@pytest.mark.parametrize(
+    "env, channel",
+    [(TWILIO, "twilio"), (TELEGRAM, "telegram"), (MESSENGER, "facebook"), (SLACK, "slack")],
+)
 def test_each_channel_is_on_when_its_variables_are_set(env: dict, channel: str) -> None:
     assert names(env) == ["rest", channel]
 
 
 def test_all_channels_together() -> None:
     assert names({**TWILIO, **TELEGRAM, **MESSENGER, **SLACK}) == [
-        "rest", "twilio", "telegram", "facebook", "slack"]
+        "rest",
+        "twilio",
+        "telegram",
+        "facebook",
+        "slack",
+    ]
 
 
 def test_a_partly_configured_channel_stops_start_up_naming_what_is_missing() -> None:
     with pytest.raises(CredentialsError, match="TELEGRAM_WEBHOOK_URL"):
-        enabled_channels(TEMPLATE, {k: v for k, v in TELEGRAM.items() if k != "TELEGRAM_WEBHOOK_URL"})
+        enabled_channels(
+            TEMPLATE, {k: v for k, v in TELEGRAM.items() if k != "TELEGRAM_WEBHOOK_URL"}
+        )
 
 
 def test_optional_settings_take_their_default_or_are_left_out() -> None:
@@ -46,7 +70,8 @@ def test_optional_settings_take_their_default_or_are_left_out() -> None:
     assert twilio["api_base_url"] == "https://api.twilio.com"
     assert "webhook_url" not in twilio
     twilio = enabled_channels(TEMPLATE, {**TWILIO, "TWILIO_WEBHOOK_URL": "https://x.org/w"})[
-        "channels.twilio.TwilioInput"]
+        "channels.twilio.TwilioInput"
+    ]
     assert twilio["webhook_url"] == "${TWILIO_WEBHOOK_URL}"
 
 
@@ -55,4 +80,7 @@ def test_the_written_file_holds_no_secret(tmp_path: Path) -> None:
     build_credentials({**TWILIO, **SLACK}, out)
     written = out.read_text(encoding="utf-8")
     assert "secret-token" not in written and "xoxb-1" not in written
-    assert yaml.safe_load(written)["channels.twilio.TwilioInput"]["auth_token"] == "${TWILIO_AUTH_TOKEN}"
+    assert (
+        yaml.safe_load(written)["channels.twilio.TwilioInput"]["auth_token"]
+        == "${TWILIO_AUTH_TOKEN}"
+    )

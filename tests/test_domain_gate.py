@@ -4,7 +4,11 @@ that the pretrained encoder tells a patient's question from a bank customer's.""
 import numpy as np
 
 from nlu_components.domain_gate import (
-    PROJECT_ROOT, in_domain, is_in_domain_example, nearest_similarity, unrelated_lines,
+    PROJECT_ROOT,
+    in_domain,
+    is_in_domain_example,
+    nearest_similarity,
+    unrelated_lines,
 )
 from nlu_components.sentence_encoder import encoder
 
@@ -30,8 +34,14 @@ def test_questions_about_microneedling_the_article_does_not_answer_are_in_domain
 
 def test_the_encoder_runs_offline_from_its_package_and_separates_the_domains() -> None:
     model = encoder(1)
-    patient, paraphrase, bank = (np.asarray(model.encode([text]), dtype=np.float32)[0] for text in (
-        "does microneedling hurt?", "is the needling treatment painful", "my card has not arrived"))
+    patient, paraphrase, bank = (
+        np.asarray(model.encode([text]), dtype=np.float32)[0]
+        for text in (
+            "does microneedling hurt?",
+            "is the needling treatment painful",
+            "my card has not arrived",
+        )
+    )
     cosine = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
     assert cosine(patient, paraphrase) > cosine(patient, bank) + 0.2
 
@@ -45,8 +55,11 @@ def test_a_message_more_like_an_unrelated_request_than_any_patient_example_is_ou
 
 def test_the_unrelated_requests_are_a_train_split_never_the_evaluation() -> None:
     import csv
+
     lines = unrelated_lines("knowledge/out_of_domain/banking77_train_sample.txt")
-    with (PROJECT_ROOT / "tests" / "corpora" / "banking77_test.csv").open(encoding="utf-8") as handle:
+    with (PROJECT_ROOT / "tests" / "data" / "corpora" / "banking77_test.csv").open(
+        encoding="utf-8"
+    ) as handle:
         evaluation = {row["text"].strip().lower() for row in csv.DictReader(handle)}
     assert len(lines) >= 900 and not any(line.startswith("#") for line in lines)
     assert [line for line in lines if line.lower() in evaluation] == []

@@ -7,11 +7,18 @@ from typing import Dict, List, Set, Tuple
 import pytest
 import yaml
 
-from actions.contraindication_rules import load_rules
-from actions.extraction import correct_typos, default_extractor, extract_findings
-from actions.screening import assess
+from clinic.contraindication_rules import load_rules
+from clinic.extraction import (
+    ExtractionTermsError,
+    correct_typos,
+    default_extractor,
+    extract_findings,
+    load_lay_context,
+)
+from clinic.screening import assess
 
 TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
 # Written by people who never saw the extractor: the first was used while building it,
 # the second first only to measure it (its few errors were fixed afterwards).
 LABELLED_SETS = ["screening_cases.yml", "screening_cases_blind.yml"]
@@ -106,12 +113,14 @@ def _score(cases: List[Dict]) -> Tuple[Dict[str, Dict[str, float]], float]:
 
 @pytest.mark.parametrize("name", LABELLED_SETS)
 def test_labelled_set_precision_and_recall(name: str) -> None:
-    cases = yaml.safe_load((TESTS / name).read_text(encoding="utf-8"))["cases"]
+    cases = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["cases"]
     report, outcome_accuracy = _score(cases)
     print(f"\n{name}: {len(cases)} sentences, outcome accuracy {outcome_accuracy:.3f}")
     for condition, row in report.items():
-        print(f"  {condition:18} precision {row['precision']:.2f}  recall {row['recall']:.2f}"
-              f"  (n={row['support']})")
+        print(
+            f"  {condition:18} precision {row['precision']:.2f}  recall {row['recall']:.2f}"
+            f"  (n={row['support']})"
+        )
     assert len(report) == 7, "every finding type must be in the set"
     for condition, row in report.items():
         assert row["precision"] >= MIN_PRECISION, condition
@@ -120,5 +129,31 @@ def test_labelled_set_precision_and_recall(name: str) -> None:
 
 
 def test_the_labelled_sets_are_big_enough() -> None:
-    sizes = [len(yaml.safe_load((TESTS / n).read_text())["cases"]) for n in LABELLED_SETS]
+    sizes = [len(yaml.safe_load((DATA / n).read_text())["cases"]) for n in LABELLED_SETS]
     assert sum(sizes) >= 80 and min(sizes) >= 60, sizes
+
+
+def test_the_term_table_is_read_from_its_file() -> None:
+    terms = load_lay_context()
+    assert ("not sure if", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL") in terms
+    assert ("none", "NEGATED_EXISTENCE", "FORWARD") in terms  # quoted: not YAML's null
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("lay_context: [\n", "not valid YAML"),
+        ("lay_context: []\n", "expected a 'lay_context:' list"),
+        ("lay_context:\n  - [no, NEGATED_EXISTENCE, FORWARD]\n", "entry 1: [False, "),
+        ('lay_context:\n  - ["not", NEGATED, BACKWARD]\n', "category 'NEGATED' is not"),
+        ('lay_context:\n  - ["not", NEGATED_EXISTENCE, BACK]\n', "direction 'BACK' is not"),
+    ],
+)
+def test_a_broken_term_table_names_its_file_and_the_problem(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "extraction_terms.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ExtractionTermsError, match=str(path)) as error:
+        load_lay_context(path)
+    assert problem in str(error.value)

@@ -9,12 +9,12 @@ from typing import Callable, Dict, List, Optional
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.contraindication_rules import load_rules
+from clinic.contraindication_rules import load_rules
 from channels.handled_once import stored_replies, usable_id
 from fake_providers import FakeProviders
-from scripts.serve import Servers
+from scripts.ops.serve import Servers
 from test_sms import post, sms_form
-from rest_conversations import new_sender
+from rest_conversations import new_sender, texts
 
 QUESTIONS = [question.text for question in load_rules().questions.values()]
 Stored = Callable[[str, str], List[Dict]]
@@ -22,17 +22,25 @@ Stored = Callable[[str, str], List[Dict]]
 
 def test_the_replies_to_a_message_are_found_by_its_id() -> None:
     buttons = [{"title": "Yes", "payload": "yes"}]
-    tracker = DialogueStateTracker.from_events("patient", [
-        UserUttered("hello", message_id="first"), BotUttered("Hi!"),
-        ActionExecuted("action_listen"),
-        UserUttered("check me", message_id="second"), BotUttered("Let's check."),
-        SlotSet("screening_question", "breakout"),
-        BotUttered("A breakout?", {"buttons": buttons}), ActionExecuted("action_listen"),
-        UserUttered("no", message_id="third"),
-    ])
+    tracker = DialogueStateTracker.from_events(
+        "patient",
+        [
+            UserUttered("hello", message_id="first"),
+            BotUttered("Hi!"),
+            ActionExecuted("action_listen"),
+            UserUttered("check me", message_id="second"),
+            BotUttered("Let's check."),
+            SlotSet("screening_question", "breakout"),
+            BotUttered("A breakout?", {"buttons": buttons}),
+            ActionExecuted("action_listen"),
+            UserUttered("no", message_id="third"),
+        ],
+    )
     assert stored_replies(tracker, "first") == [{"text": "Hi!"}]
-    assert stored_replies(tracker, "second") == [{"text": "Let's check."},
-                                                 {"text": "A breakout?", "buttons": buttons}]
+    assert stored_replies(tracker, "second") == [
+        {"text": "Let's check."},
+        {"text": "A breakout?", "buttons": buttons},
+    ]
     assert stored_replies(tracker, "third") == []  # stored, not answered yet
     assert stored_replies(tracker, "fourth") is None
     assert stored_replies(None, "first") is None
@@ -50,21 +58,21 @@ def post_rest(servers: Servers, sender: str, message: str, request_id: Optional[
     if request_id:
         headers["X-Request-ID"] = request_id
     request = urllib.request.Request(
-        servers.rest_url, data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers=headers)
+        servers.rest_url,
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers=headers,
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
         return json.loads(response.read().decode("utf-8"))
 
 
-def texts(replies: List[Dict]) -> List[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
-
-
 def test_a_retried_rest_message_gets_the_first_replies_and_counts_once(
-        servers: Servers, stored_events: Stored) -> None:
+    servers: Servers, stored_events: Stored
+) -> None:
     sender = new_sender()
-    start = post_rest(servers, sender, "am i a good candidate for microneedling?", "req-1")
+    post_rest(servers, sender, "am i a good candidate for microneedling?", "req-0")
+    start = post_rest(servers, sender, "yes", "req-1")  # to the consent
     assert any(q in texts(start) for q in QUESTIONS)
     first = post_rest(servers, sender, "no", "req-2")
     [asked] = [t for t in texts(first) if t in QUESTIONS]
@@ -72,7 +80,10 @@ def test_a_retried_rest_message_gets_the_first_replies_and_counts_once(
     again = post_rest(servers, sender, "no", "req-2")
     assert again == first  # the same question, with its buttons; not the next one
     assert [e["text"] for e in stored_events(sender, "user")] == [
-        "am i a good candidate for microneedling?", "no"]
+        "am i a good candidate for microneedling?",
+        "yes",
+        "no",
+    ]
     # The conversation goes on from where it was; a new id is a new message.
     following = post_rest(servers, sender, "no", "req-3")
     assert asked not in texts(following) and any(q in texts(following) for q in QUESTIONS)
@@ -83,7 +94,8 @@ def test_a_retried_rest_message_gets_the_first_replies_and_counts_once(
 
 
 def test_an_sms_twilio_sends_again_is_handled_and_answered_once(
-        servers: Servers, providers: FakeProviders, stored_events: Stored) -> None:
+    servers: Servers, providers: FakeProviders, stored_events: Stored
+) -> None:
     phone = "+1555" + str(uuid.uuid4().int)[:7]
     form = sms_form(phone, "is it painful")
     assert post(servers, form) == 200

@@ -1,11 +1,11 @@
-"""Handoffs under load (scripts/handoff_load.py): many new patients ask for a person at the
+"""Handoffs under load (scripts/bench/handoff_load.py): many new patients ask for a person at the
 same moment over REST, against the real servers; every one of them is flagged for staff."""
 
-from scripts.handoff_load import measure
-from scripts.serve import Servers
+from scripts.bench.handoff_load import measure
+from scripts.ops.serve import Servers
 
 # 500 at once lost 139 of 400 flags before action calls were tried again; `make test`
-# sends half that load (the full one: python -m scripts.handoff_load).
+# sends half that load (the full one: python -m scripts.bench.handoff_load).
 HANDOFFS, FAQS = 200, 50
 
 

@@ -11,11 +11,12 @@ from nlu_components.input_checks import MAX_READ_CHARS, LanguageCheck, clean, re
 
 TESTS = Path(__file__).resolve().parent
 PROJECT_ROOT = TESTS.parent
+DATA = TESTS / "data"
 
 
 def english_messages() -> List[str]:
     """Every English message the tests hold: held-out NLU, urgent and screening sets."""
-    found = [e.get("text") for e in load_data(str(TESTS / "nlu_heldout.yml")).training_examples]
+    found = [e.get("text") for e in load_data(str(DATA / "nlu_heldout.yml")).training_examples]
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
@@ -29,7 +30,7 @@ def english_messages() -> List[str]:
                 found.append(value) if isinstance(value, str) else walk(value)
 
     for name in ("urgent_cases.yml", "screening_cases.yml", "screening_cases_blind.yml"):
-        walk(yaml.safe_load((TESTS / name).read_text(encoding="utf-8")))
+        walk(yaml.safe_load((DATA / name).read_text(encoding="utf-8")))
     return found
 
 
@@ -60,7 +61,8 @@ def test_a_message_without_letters_or_digits_has_no_words() -> None:
 
 
 def test_no_english_message_of_the_test_sets_is_taken_for_another_language(
-        language: LanguageCheck) -> None:
+    language: LanguageCheck,
+) -> None:
     messages = english_messages()
     assert len(messages) > 800
     flagged = [(m, language.other_language(m)) for m in messages if language.other_language(m)]
@@ -68,11 +70,15 @@ def test_no_english_message_of_the_test_sets_is_taken_for_another_language(
 
 
 def test_messages_in_other_languages_are_recognised(language: LanguageCheck) -> None:
-    messages = yaml.safe_load((TESTS / "other_languages.yml").read_text(encoding="utf-8"))["messages"]
+    messages = yaml.safe_load((DATA / "other_languages.yml").read_text(encoding="utf-8"))[
+        "messages"
+    ]
     missed = [m for m in messages if not language.other_language(m)]
     recall = 1 - len(missed) / len(messages)
-    print(f"other-language recall {recall:.2f} ({len(messages) - len(missed)}/{len(messages)}); "
-          f"missed: {missed}")
+    print(
+        f"other-language recall {recall:.2f} ({len(messages) - len(missed)}/{len(messages)}); "
+        f"missed: {missed}"
+    )
     assert recall >= 0.9, missed
 
 
@@ -85,8 +91,18 @@ def test_a_string_beyond_unicode_from_a_lenient_json_parser_reads_as_no_words() 
     assert readable(broken) == readable("")
 
 
-@pytest.mark.parametrize("mashing", ["asdkjh qwpoe zzxv", "lkjlkj poiu mnbv", "blah blah blah",
-                                     "sdfgsdfg sdfgsdf sdfg", "qwerty asdf", "hmmm ok"])
+@pytest.mark.parametrize(
+    "mashing",
+    [
+        "asdkjh qwpoe zzxv",
+        "lkjlkj poiu mnbv",
+        "blah blah blah",
+        "sdfgsdfg sdfgsdf sdfg",
+        "qwerty asdf",
+        "hmmm ok",
+    ],
+)
 def test_keyboard_mashing_is_not_taken_for_another_language(
-        mashing: str, language: LanguageCheck) -> None:
+    mashing: str, language: LanguageCheck
+) -> None:
     assert language.other_language(mashing) is None

@@ -11,9 +11,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from actions.contraindication_rules import load_rules
+from clinic.contraindication_rules import load_rules
 from nlu_components.input_checks import MAX_READ_CHARS
-from rest_conversations import new_sender
+from rest_conversations import new_sender, texts, through_consent
 from test_sms import Text, new_phone, text  # noqa: F401 (the SMS fixture)
 
 Say = Callable[[str, str], List[Dict]]
@@ -43,7 +43,9 @@ def labelled_answers() -> List[str]:
     """Every text of the labelled screening sets, each once."""
     texts: List[str] = []
     for name in CASE_FILES:
-        cases = yaml.safe_load((Path(__file__).parent / name).read_text(encoding="utf-8"))["cases"]
+        cases = yaml.safe_load((Path(__file__).parent / "data" / name).read_text(encoding="utf-8"))[
+            "cases"
+        ]
         texts += [case["text"] for case in cases]
     return list(dict.fromkeys(texts))
 
@@ -58,15 +60,12 @@ def padded(answer: str, length: int, rng: random.Random) -> str:
 
 def lengths(rng: random.Random) -> List[int]:
     """Just over the read limit (the reported 1,100), then anywhere up to 20,000."""
-    return [rng.randint(MAX_READ_CHARS + 1, 1500)] + \
-        [rng.randint(MAX_READ_CHARS + 1, 20000) for _ in range(LENGTHS_PER_CASE - 1)]
+    return [rng.randint(MAX_READ_CHARS + 1, 1500)] + [
+        rng.randint(MAX_READ_CHARS + 1, 20000) for _ in range(LENGTHS_PER_CASE - 1)
+    ]
 
 
 ANSWERS = labelled_answers()
-
-
-def texts(replies: List[Dict]) -> List[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def result_of(messages: List[str]) -> Optional[str]:
@@ -84,7 +83,9 @@ def screening(say: Say, answer: str) -> Tuple[Optional[str], List[str]]:
     """The result of a screening whose first question gets `answer` and every later one
     "no", and the replies to `answer`."""
     sender = new_sender()
-    first = texts(say(sender, "am i a good candidate for microneedling?"))
+    first = texts(
+        through_consent(say, sender, say(sender, "am i a good candidate for microneedling?"))
+    )
     assert QUESTIONS[0] in first, first
     replies = texts(say(sender, answer))
     answered = replies
@@ -95,14 +96,16 @@ def screening(say: Say, answer: str) -> Tuple[Optional[str], List[str]]:
     return result_of(replies), answered
 
 
-def differences(say: Say, drive: Callable[[Say, str], Tuple[Optional[str], List[str]]],
-                note: str, urgent: str) -> Tuple[int, List[str]]:
+def differences(
+    say: Say, drive: Callable[[Say, str], Tuple[Optional[str], List[str]]], note: str, urgent: str
+) -> Tuple[int, List[str]]:
     """How many padded answers were checked, and each whose result differs from the short
     answer's (urgent or not, the check's result) or whose replies don't end with the
     long-message note (an urgent reply has none)."""
     rng = random.Random(SEED)
-    jobs = [(answer, [padded(answer, length, rng) for length in lengths(rng)])
-            for answer in ANSWERS]
+    jobs = [
+        (answer, [padded(answer, length, rng) for length in lengths(rng)]) for answer in ANSWERS
+    ]
 
     def check(job: Tuple[str, List[str]]) -> List[str]:
         answer, longs = job
@@ -113,8 +116,10 @@ def differences(say: Say, drive: Callable[[Say, str], Tuple[Optional[str], List[
             long_result, replies = drive(say, long)
             padding = f"{answer!r} + {len(long) - len(answer)} characters"
             if long_result != short_result or (urgent in replies) != short_urgent:
-                found.append(f"{padding}: {long_result!r} (urgent {urgent in replies}) instead of "
-                             f"{short_result!r} (urgent {short_urgent})")
+                found.append(
+                    f"{padding}: {long_result!r} (urgent {urgent in replies}) instead of "
+                    f"{short_result!r} (urgent {short_urgent})"
+                )
             elif not short_urgent and (not replies or replies[-1] != note):
                 # The urgent reply stands alone (policies/turn_plan.py): no note after it.
                 found.append(f"{padding}: the note is not last in {replies!r}")
@@ -127,10 +132,13 @@ def differences(say: Say, drive: Callable[[Say, str], Tuple[Optional[str], List[
 
 @pytest.mark.parametrize("drive", [one_shot, screening], ids=["one-shot", "screening"])
 def test_a_padded_answer_gets_the_outcome_of_the_short_answer_and_the_note(
-        say: Say, expected_reply: Callable[[str], str],
-        drive: Callable[[Say, str], Tuple[Optional[str], List[str]]]) -> None:
-    checked, found = differences(say, drive, expected_reply("utter_message_truncated"),
-                                 expected_reply("utter_urgent"))
+    say: Say,
+    expected_reply: Callable[[str], str],
+    drive: Callable[[Say, str], Tuple[Optional[str], List[str]]],
+) -> None:
+    checked, found = differences(
+        say, drive, expected_reply("utter_message_truncated"), expected_reply("utter_urgent")
+    )
     print(f"\n{len(found)} of {checked} padded answers differ:\n" + "\n".join(found))
     # Before the fix 268 of 478 (REST) changed; then, with a long message's intent read
     # from its first sentence, 2-8 of 616 whose first sentence alone read as another intent.
@@ -138,12 +146,15 @@ def test_a_padded_answer_gets_the_outcome_of_the_short_answer_and_the_note(
 
 
 def test_the_reported_rosacea_answer_is_not_recommended_at_any_length(
-        say: Say, expected_reply: Callable[[str], str]) -> None:
+    say: Say, expected_reply: Callable[[str], str]
+) -> None:
     rng = random.Random(SEED)
     for length in (MAX_READ_CHARS - 10, 1100, 5000, 20000):
         result, replies = screening(say, padded("yes I have rosacea.", length, rng))
-        assert result is not None and result.startswith("Result of the check: Not recommended."), \
-            (length, replies)
+        assert result is not None and result.startswith("Result of the check: Not recommended."), (
+            length,
+            replies,
+        )
         told = replies[-1] == expected_reply("utter_message_truncated")
         assert told == (length > MAX_READ_CHARS), (length, replies)
 
@@ -152,13 +163,16 @@ def test_a_long_answer_by_sms_gets_the_outcome_of_the_short_answer(text: Text) -
     # Twilio delivers up to 1,600 characters of a text; the SMS channel passes them on whole.
     long = padded("yes I have rosacea.", 1550, random.Random(SEED))
     phone = new_phone()
-    assert any(QUESTIONS[0] in reply for reply in text(phone, "am i a good candidate?"))
+    replies = through_consent(text, phone, text(phone, "am i a good candidate?"))
+    assert any(QUESTIONS[0] in reply for reply in replies), replies
     replies = text(phone, long)
     assert any(r.startswith("Result of the check: Not recommended.") for r in replies), replies
     assert "long message" in replies[-1]
 
-    replies = text(new_phone(), padded("I'm on accutane, is that a problem?", 1550,
-                                       random.Random(SEED)))
-    assert any(r.startswith("Result of the check: Check with your doctor first.")
-               for r in replies), replies
+    replies = text(
+        new_phone(), padded("I'm on accutane, is that a problem?", 1550, random.Random(SEED))
+    )
+    assert any(
+        r.startswith("Result of the check: Check with your doctor first.") for r in replies
+    ), replies
     assert "long message" in replies[-1]

@@ -8,8 +8,14 @@ from typing import List, Tuple
 import pytest
 import yaml
 
-from scripts.nlu_evaluation import (
-    Prediction, accuracy, honesty, load_examples, load_near_domain, per_intent, predict,
+from scripts.evaluation.nlu_evaluation import (
+    Prediction,
+    accuracy,
+    honesty,
+    load_examples,
+    load_near_domain,
+    per_intent,
+    predict,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # replies (docs/real_questions.md). A regression bound, not a target.
 MIN_ACCURACY = 0.85
 # Microneedling questions the article does not answer that get the honest reply
-# (tests/near_domain_heldout.yml, written blind): about half did before issue 11.
+# (tests/data/near_domain_heldout.yml, written blind): about half did before issue 11.
 # Measured 0.882-0.938 over this session's trainings of the same pipeline (training data
 # and seeds move it; docs/nlu_evaluation.md has the spread over seeds); 0.523 before issue 11.
 MIN_NEAR_DOMAIN_HONESTY = 0.88
@@ -68,9 +74,16 @@ def near_domain(model_path: Path) -> List[Prediction]:
 
 
 def test_questions_the_article_does_not_answer_get_the_honest_reply(
-        near_domain: List[Prediction]) -> None:
+    near_domain: List[Prediction],
+) -> None:
     score = honesty(near_domain)
-    answered = [(p.text, p.predicted) for p in near_domain if p.predicted not in ("out_of_scope", "nlu_fallback")]
-    print(f"\nnear-domain honesty {score:.3f} on {len(near_domain)} questions; answered instead: {answered}")
+    answered = [
+        (p.text, p.predicted)
+        for p in near_domain
+        if p.predicted not in ("out_of_scope", "nlu_fallback")
+    ]
+    print(
+        f"\nnear-domain honesty {score:.3f} on {len(near_domain)} questions; answered instead: {answered}"
+    )
     assert len(near_domain) >= 150
     assert score >= MIN_NEAR_DOMAIN_HONESTY, answered

@@ -6,9 +6,9 @@ from typing import Callable, Dict, List
 
 from analytics.conversation_stats import summarise
 from rest_conversations import new_sender
-from scripts.private_files import make_private, private_dir, write_private
-from scripts.report import write_report
-from scripts.serve import VAR_DIR, Servers, sqlite_files
+from scripts.ops.private_files import make_private, private_dir, write_private
+from scripts.ops.report import write_report
+from scripts.ops.serve import VAR_DIR, Servers, sqlite_files
 
 
 def mode(path: Path) -> int:
@@ -16,14 +16,16 @@ def mode(path: Path) -> int:
 
 
 def test_the_database_and_the_logs_of_a_real_run_are_private(
-        servers: Servers, say: Callable[[str, str], List[Dict]]) -> None:
+    servers: Servers, say: Callable[[str, str], List[Dict]]
+) -> None:
     say(new_sender(), "does it hurt?")
     database = sqlite_files(servers.env["TRACKER_STORE_URL"])
     assert database[0].exists() and database[1].exists(), "SQLite writes through its WAL"
     files = [path for path in database if path.exists()]
     files += sorted(servers.log_dir.glob("*.log")) + [VAR_DIR / "log_id_salt"]
     assert {path.name: oct(mode(path)) for path in files} == {
-        path.name: oct(0o600) for path in files}
+        path.name: oct(0o600) for path in files
+    }
     for folder in (servers.log_dir, database[0].parent, VAR_DIR):
         assert oct(mode(folder)) == oct(0o700), folder
 

@@ -1,5 +1,5 @@
 """`make eval-nlu`: each pipeline is scored as served, and one is preferred only when it
-leads beyond the seeds' spread (scripts/seed_study.py, scripts/seed_report.py)."""
+leads beyond the seeds' spread (scripts/evaluation/seed_study.py, scripts/evaluation/seed_report.py)."""
 
 import json
 from pathlib import Path
@@ -8,10 +8,23 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from scripts.compare_pipelines import REPORT_JSON, chosen
-from scripts.seed_report import FIGURES, comparison, intent_report, lead, markdown
-from scripts.seed_study import (
-    ENCODER, banking77_kind, candidate_pipeline, seeded_config, served_label, todays_candidate,
+from scripts.evaluation.seed_report import (
+    FIGURES,
+    comparison,
+    grouped,
+    intent_report,
+    kept,
+    lead,
+    markdown,
+)
+from scripts.evaluation.seed_study import REPORT_JSON as SEED_STUDY_JSON
+from scripts.evaluation.seed_study import (
+    ENCODER,
+    banking77_kind,
+    candidate_pipeline,
+    seeded_config,
+    served_label,
+    todays_candidate,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,28 +42,48 @@ def test_a_candidate_replaces_only_what_lies_between_the_guard_and_the_fallback(
     assert written["policies"] == config["policies"]
 
 
-def test_todays_pipeline_is_the_one_the_pipeline_choice_chose() -> None:
-    assert todays_candidate() == chosen(json.loads(REPORT_JSON.read_text()))["candidate"]
+def test_todays_pipeline_is_the_one_the_seed_study_keeps() -> None:
+    by = grouped(json.loads(SEED_STUDY_JSON.read_text()))
+    today = todays_candidate()
+    assert len(by.get(today, [])) >= 3, "config.yml's pipeline was measured over three seeds"
+    assert kept(by, today) == today
 
 
-@pytest.mark.parametrize("row, label", [
-    ({"expected": "ask_pain", "predicted": "ask_pain", "related": None}, "ask_pain"),
-    ({"expected": "out_of_scope", "predicted": "nlu_fallback", "related": None}, "out_of_scope"),
-    ({"expected": "ask_pain", "predicted": "nlu_fallback", "related": None}, "out_of_scope"),
-    # The honest reply that quotes the expected topic's answer is the expected reply.
-    ({"expected": "ask_sun", "predicted": "out_of_scope", "related": "ask_sun"}, "ask_sun"),
-    ({"expected": "ask_sun", "predicted": "out_of_scope", "related": "ask_pain"}, "out_of_scope"),
-])
+@pytest.mark.parametrize(
+    "row, label",
+    [
+        ({"expected": "ask_pain", "predicted": "ask_pain", "related": None}, "ask_pain"),
+        (
+            {"expected": "out_of_scope", "predicted": "nlu_fallback", "related": None},
+            "out_of_scope",
+        ),
+        ({"expected": "ask_pain", "predicted": "nlu_fallback", "related": None}, "out_of_scope"),
+        # The honest reply that quotes the expected topic's answer is the expected reply.
+        ({"expected": "ask_sun", "predicted": "out_of_scope", "related": "ask_sun"}, "ask_sun"),
+        (
+            {"expected": "ask_sun", "predicted": "out_of_scope", "related": "ask_pain"},
+            "out_of_scope",
+        ),
+    ],
+)
 def test_served_label(row: Dict, label: str) -> None:
     assert served_label(row) == label
 
 
-@pytest.mark.parametrize("intent, kind", [
-    ("out_of_scope", "honest"), ("nlu_fallback", "honest"), ("greet", "chit_chat"),
-    ("bot_challenge", "chit_chat"), ("ask_pain", "false_answer"),
-    ("check_candidacy", "false_answer"), ("urgent_symptom", "false_urgent"),
-    ("ask_capabilities", "other"), ("request_booking", "other"),
-])
+@pytest.mark.parametrize(
+    "intent, kind",
+    [
+        ("out_of_scope", "honest"),
+        ("nlu_fallback", "honest"),
+        ("greet", "chit_chat"),
+        ("bot_challenge", "chit_chat"),
+        ("ask_pain", "false_answer"),
+        ("check_candidacy", "false_answer"),
+        ("urgent_symptom", "false_urgent"),
+        ("ask_capabilities", "other"),
+        ("request_booking", "other"),
+    ],
+)
 def test_what_an_everyday_request_got(intent: str, kind: str) -> None:
     assert banking77_kind(intent) == kind
 
@@ -68,8 +101,10 @@ def run(candidate: str, seed: int, **figures: float) -> Dict:
 
 
 def runs(candidate: str, **figures: List[float]) -> List[Dict]:
-    return [run(candidate, seed, **{key: values[seed - 1] for key, values in figures.items()})
-            for seed in (1, 2, 3)]
+    return [
+        run(candidate, seed, **{key: values[seed - 1] for key, values in figures.items()})
+        for seed in (1, 2, 3)
+    ]
 
 
 def test_a_candidate_that_leads_on_a_deciding_figure_and_trails_on_none_is_preferred() -> None:
@@ -92,9 +127,24 @@ def test_a_lead_in_costs_alone_decides_nothing() -> None:
     assert "parse, p95 (ms)" in found["other"]
 
 
+def test_training_in_under_three_minutes_is_a_requirement() -> None:
+    slow = runs("today", train_seconds=[200, 210, 250])
+    fast_and_equal = runs("candidate", train_seconds=[100, 101, 110])
+    assert comparison(slow, fast_and_equal)["preferred"] == ["other"]
+    # Faster, but worse beyond the spread on a deciding figure: not preferred.
+    fast_but_worse = runs("candidate", train_seconds=[100, 101, 110], accuracy=[0.1, 0.1, 0.1])
+    assert comparison(slow, fast_but_worse)["preferred"] == ["base"]
+    # Better, but over the limit when today's meets it: not preferred.
+    quick = runs("today", train_seconds=[100, 101, 110])
+    slow_but_better = runs("candidate", train_seconds=[200, 210, 250], accuracy=[0.9, 0.9, 0.9])
+    assert comparison(quick, slow_but_better)["preferred"] == ["base"]
+
+
 def test_the_confusion_matrix_sums_each_seeds_replies() -> None:
-    seeds = [{"heldout": [["ask_pain", "ask_pain"], ["ask_sun", "ask_pain"]]},
-             {"heldout": [["ask_pain", "ask_pain"], ["ask_sun", "ask_sun"]]}]
+    seeds = [
+        {"heldout": [["ask_pain", "ask_pain"], ["ask_sun", "ask_pain"]]},
+        {"heldout": [["ask_pain", "ask_pain"], ["ask_sun", "ask_sun"]]},
+    ]
     labels, reports, matrix = intent_report(seeds)
     assert labels == ["ask_pain", "ask_sun"]
     assert matrix.tolist() == [[2, 0], [1, 1]]
@@ -102,11 +152,18 @@ def test_the_confusion_matrix_sums_each_seeds_replies() -> None:
 
 
 def test_the_report_says_which_is_kept() -> None:
-    common = {"measured": "2026-12-03", "commit": "abc1234", "frame": ["guard", "(x)", "FallbackClassifier"],
-              "load_average_before": 1.0, "heldout": [["ask_pain", "ask_pain"]], "errors": [],
-              "near_domain_answered": [], "banking77_false": [["my card?", "ask_pain"]],
-              "banking77_kinds": {"false_answer": 1},
-              "counts": {"examples": 1, "urgent": 0, "near_domain": 1, "banking77": 1}}
+    common = {
+        "measured": "2026-12-03",
+        "commit": "abc1234",
+        "frame": ["guard", "(x)", "FallbackClassifier"],
+        "load_average_before": 1.0,
+        "heldout": [["ask_pain", "ask_pain"]],
+        "errors": [],
+        "near_domain_answered": [],
+        "banking77_false": [["my card?", "ask_pain"]],
+        "banking77_kinds": {"false_answer": 1},
+        "counts": {"examples": 1, "urgent": 0, "near_domain": 1, "banking77": 1},
+    }
     text = markdown([{**r, **common} for r in runs("today") + runs("candidate")], "today")
     assert "at commit `abc1234`" in text
     assert "**Kept: `today`** (against `candidate`)." in text

@@ -21,8 +21,9 @@ from nlu_components.sentence_encoder import DIMENSIONS, SentenceEncoderFeaturize
 def featurizer(tmp_path_factory: pytest.TempPathFactory) -> Any:
     config = {**SentenceEncoderFeaturizer.get_default_config()}
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
-    return SentenceEncoderFeaturizer.create(config, storage, Resource("encoder"),
-                                            ExecutionContext(None, node_name="encoder"))
+    return SentenceEncoderFeaturizer.create(
+        config, storage, Resource("encoder"), ExecutionContext(None, node_name="encoder")
+    )
 
 
 def test_loads_and_encodes_with_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,5 +59,6 @@ def test_training_data_in_batches_matches_one_at_a_time(featurizer: Any) -> None
 
 def test_a_paraphrase_is_closer_than_another_topic(featurizer: Any) -> None:
     pain, paraphrase, other = featurizer.encode(
-        ["does microneedling hurt", "how painful is the treatment", "who won the world cup"])
+        ["does microneedling hurt", "how painful is the treatment", "who won the world cup"]
+    )
     assert pain @ paraphrase > pain @ other + 0.2

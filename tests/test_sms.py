@@ -10,13 +10,19 @@ from typing import Callable, Dict, List, Optional
 import pytest
 from twilio.request_validator import RequestValidator
 
-from actions.clinic_config import load_clinic_config
-from actions.contraindication_rules import load_rules
-from channels.sms import GSM7, SMS_LIMIT
+from clinic.clinic_config import load_clinic_config
+from clinic.contraindication_rules import load_rules
+from channels.sms import SMS_LIMIT
+from sms_charset import GSM7
 from fake_providers import (
-    TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER, TWILIO_PUBLIC_WEBHOOK, FakeProviders,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    TWILIO_NUMBER,
+    TWILIO_PUBLIC_WEBHOOK,
+    FakeProviders,
 )
-from scripts.serve import Servers
+from rest_conversations import is_consent
+from scripts.ops.serve import Servers
 
 CLINIC = load_clinic_config()
 QUESTIONS = [question.text for question in load_rules().questions.values()]
@@ -29,11 +35,16 @@ def new_phone() -> str:
 def post(servers: Servers, form: Dict[str, str], signature: Optional[str] = None) -> int:
     """POST a form to the Twilio webhook as Twilio does, signed over the public URL."""
     if signature is None:
-        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(TWILIO_PUBLIC_WEBHOOK, form)
+        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
+            TWILIO_PUBLIC_WEBHOOK, form
+        )
     request = urllib.request.Request(
-        servers.webhook_url("twilio"), data=urllib.parse.urlencode(form).encode("utf-8"),
-        headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "X-Twilio-Signature": signature},
+        servers.webhook_url("twilio"),
+        data=urllib.parse.urlencode(form).encode("utf-8"),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -43,8 +54,14 @@ def post(servers: Servers, form: Dict[str, str], signature: Optional[str] = None
 
 
 def sms_form(phone: str, body: str) -> Dict[str, str]:
-    return {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_ACCOUNT_SID,
-            "From": phone, "To": TWILIO_NUMBER, "Body": body, "NumMedia": "0"}
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_ACCOUNT_SID,
+        "From": phone,
+        "To": TWILIO_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 Text = Callable[[str, str], List[str]]
@@ -86,7 +103,9 @@ def test_a_long_answer_comes_short_and_more_sends_all_of_it(
 
 
 def test_buttons_come_as_one_numbered_sms_and_a_number_picks_one(
-    text: Text, expected_reply: Callable[[str], str], stored_events: Callable[[str, str], List[Dict]]
+    text: Text,
+    expected_reply: Callable[[str], str],
+    stored_events: Callable[[str, str], List[Dict]],
 ) -> None:
     phone = new_phone()
     menus = [r for r in text(phone, "menu") if "Reply 1 for" in r]
@@ -115,6 +134,9 @@ def test_the_screening_works_by_sms_with_numbered_answers(text: Text) -> None:
     replies = text(phone, "am I a good candidate?")
     # Texting STOP would unsubscribe the patient, so SMS offers "4" to stop the check instead.
     assert not any('"stop"' in reply for reply in replies)
+    [consent] = [r for r in replies if is_consent(r)]
+    assert consent.endswith("Reply 1 for Yes, go on, 2 for No, thanks.")
+    replies = text(phone, "1")
     for _ in QUESTIONS:
         [question] = [r for r in replies if any(r.startswith(q) for q in QUESTIONS)]
         assert question.endswith("Reply 1 for Yes, 2 for No, 3 for Not sure, 4 for Stop the check.")
@@ -165,13 +187,17 @@ def test_a_wrong_signature_is_refused_and_nothing_is_sent(
     assert post(servers, form, signature=forged) == 403
     assert post(servers, form, signature="") == 403
     # Signed over the server's own URL instead of the public one Twilio called.
-    local = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(servers.webhook_url("twilio"), form)
+    local = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
+        servers.webhook_url("twilio"), form
+    )
     assert post(servers, form, signature=local) == 403
     assert providers.sms_to(phone) == []
     assert stored_events(phone, "user") == []
 
 
-def test_a_request_without_body_is_a_bad_request(servers: Servers, providers: FakeProviders) -> None:
+def test_a_request_without_body_is_a_bad_request(
+    servers: Servers, providers: FakeProviders
+) -> None:
     phone = new_phone()
     form = sms_form(phone, "")
     del form["Body"]
@@ -192,15 +218,20 @@ def test_numbered_replies_and_stop_survive_a_restart_of_the_rasa_server(
     assert text(stopped, "does it hurt?") == []
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("", "I didn't find any words"),
-    ("\U0001F600\U0001F600", "I didn't find any words"),
-    ("/restart", 'commands that start with "/"'),
-    ('/ask_contraindications{"screening_outcome": "No contraindication found"}',
-     'commands that start with "/"'),
-    ("¿Cuánto tiempo dura la recuperación?", "English only"),
-    ("Does microneedling hurt?" + " " * 1500 + "how much is it", "long message"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("", "I didn't find any words"),
+        ("\U0001f600\U0001f600", "I didn't find any words"),
+        ("/restart", 'commands that start with "/"'),
+        (
+            '/ask_contraindications{"screening_outcome": "No contraindication found"}',
+            'commands that start with "/"',
+        ),
+        ("¿Cuánto tiempo dura la recuperación?", "English only"),
+        ("Does microneedling hurt?" + " " * 1500 + "how much is it", "long message"),
+    ],
+)
 def test_odd_texts_get_a_clear_reply_by_sms(body: str, expected: str, text: Text) -> None:
     replies = text(new_phone(), body)
     assert any(expected in reply for reply in replies), replies

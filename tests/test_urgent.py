@@ -7,18 +7,24 @@ from typing import Callable, Dict, List
 import pytest
 import yaml
 
-from actions.clinic_config import load_clinic_config
+from clinic.clinic_config import load_clinic_config
 from rasa.shared.nlu.constants import (
-    INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.red_flags import RedFlagsError, default_matcher, parse_red_flags
+from clinic.red_flags import RedFlagsError, default_matcher, parse_red_flags
 from nlu_components.urgent_symptoms import TrainedUrgentCheck
-from scripts.nlu_evaluation import Prediction, predict
+from scripts.evaluation.nlu_evaluation import Prediction, predict
 from rest_conversations import new_sender
 
-CASES = yaml.safe_load((Path(__file__).resolve().parent / "urgent_cases.yml").read_text())["cases"]
+CASES = yaml.safe_load((Path(__file__).resolve().parent / "data" / "urgent_cases.yml").read_text())[
+    "cases"
+]
 URGENT = "urgent_symptom"
 
 
@@ -66,8 +72,10 @@ def _report(name: str, predicted: List[bool]) -> Dict[str, float]:
     fn = sum(g and not p for p, g in zip(predicted, gold))
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     missed = [case["text"] for case, p in zip(CASES, predicted) if case["urgent"] and not p]
-    print(f"\n{name}: {len(CASES)} messages ({sum(gold)} urgent): urgent recall {recall:.3f}, "
-          f"precision {precision:.3f}; missed: {missed}")
+    print(
+        f"\n{name}: {len(CASES)} messages ({sum(gold)} urgent): urgent recall {recall:.3f}, "
+        f"precision {precision:.3f}; missed: {missed}"
+    )
     return {"recall": recall, "precision": precision}
 
 
@@ -75,36 +83,69 @@ def trained_urgent_read_as(text: str, ranking: List[tuple]) -> str:
     """The intent the check of the trained urgent intent leaves, DIET having ranked
     `urgent_symptom` first and then `ranking`."""
     ranked = [{INTENT_NAME_KEY: URGENT, PREDICTED_CONFIDENCE_KEY: 0.6}] + [
-        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score} for name, score in ranking]
+        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score} for name, score in ranking
+    ]
     message = Message({TEXT: text, INTENT: ranked[0], INTENT_RANKING_KEY: ranked})
     TrainedUrgentCheck(TrainedUrgentCheck.get_default_config()).process([message])
     return message.get(INTENT)[INTENT_NAME_KEY]
 
 
-@pytest.mark.parametrize("text, ranking, expected", [
-    # Told symptoms in words the matcher lacks stay urgent.
-    ("the red patch is getting bigger and bigger", [("ask_side_effects", 0.3)], URGENT),
-    ("really struggling to catch my breath since my treatment", [], URGENT),
-    # A red flag, asked or not, stays urgent.
-    ("is it normal that it's still bleeding after 2 days?", [("ask_side_effects", 0.3)], URGENT),
-    ("it stopped bleeding but now it's oozing", [], URGENT),
-    # A question with no red flag gets DIET's next intent, or the fallback below 0.3.
-    ("my cheeks go red after a run, will that affect the treatment?",
-     [("ask_contraindications", 0.35)], "ask_contraindications"),
-    ("its freezing out and my lips are so chapped, which lip balm is good",
-     [("ask_side_effects", 0.1)], "nlu_fallback"),
-    # A problem told as over is not urgent on DIET's word alone.
-    ("nicked myself shaving this morning, it stopped bleeding straight away",
-     [("out_of_scope", 0.4)], "out_of_scope"),
-    ("my face felt warm for a few hours after my session, all gone now",
-     [("ask_side_effects", 0.4)], "ask_side_effects"),
-    # What the check asks about, told of the patient's skin (sensitive to products), is
-    # not a reaction to a treatment: the check reads it (a simulated patient's answer).
-    ("yes very, most moisturisers make my face sting and go blotchy so i stick to like two "
-     "products", [("ask_side_effects", 0.11)], "nlu_fallback"),
-])
+@pytest.mark.parametrize(
+    "text, ranking, expected",
+    [
+        # Told symptoms in words the matcher lacks stay urgent.
+        ("the red patch is getting bigger and bigger", [("ask_side_effects", 0.3)], URGENT),
+        ("really struggling to catch my breath since my treatment", [], URGENT),
+        # A red flag, asked or not, stays urgent.
+        (
+            "is it normal that it's still bleeding after 2 days?",
+            [("ask_side_effects", 0.3)],
+            URGENT,
+        ),
+        ("it stopped bleeding but now it's oozing", [], URGENT),
+        # A question with no red flag gets DIET's next intent, or the fallback below 0.3.
+        (
+            "my cheeks go red after a run, will that affect the treatment?",
+            [("ask_contraindications", 0.35)],
+            "ask_contraindications",
+        ),
+        (
+            "its freezing out and my lips are so chapped, which lip balm is good",
+            [("ask_side_effects", 0.1)],
+            "nlu_fallback",
+        ),
+        # A problem told as over is not urgent on DIET's word alone.
+        (
+            "nicked myself shaving this morning, it stopped bleeding straight away",
+            [("out_of_scope", 0.4)],
+            "out_of_scope",
+        ),
+        (
+            "my face felt warm for a few hours after my session, all gone now",
+            [("ask_side_effects", 0.4)],
+            "ask_side_effects",
+        ),
+        # What the check asks about, told of the patient's skin (sensitive to products), is
+        # not a reaction to a treatment: the check reads it (a simulated patient's answer).
+        (
+            "yes very, most moisturisers make my face sting and go blotchy so i stick to like two "
+            "products",
+            [("ask_side_effects", 0.11)],
+            "nlu_fallback",
+        ),
+        # A reply that opens with a no answers a question; a red flag in it is still urgent.
+        ("not really, i use normal drugstore stuff and its fine", [("deny", 0.2)], "nlu_fallback"),
+        (
+            "no my skin is pretty tough honestly, i've used all sorts and it's never bothered me",
+            [("deny", 0.17)],
+            "nlu_fallback",
+        ),
+        ("no, but my lips are swelling up", [("deny", 0.2)], URGENT),
+    ],
+)
 def test_the_trained_urgent_intent_alone_is_not_trusted_on_a_question_or_what_is_over(
-        text: str, ranking: List[tuple], expected: str) -> None:
+    text: str, ranking: List[tuple], expected: str
+) -> None:
     assert trained_urgent_read_as(text, ranking) == expected
 
 
@@ -124,7 +165,9 @@ def test_the_labelled_set_is_big_and_mixed() -> None:
 def test_the_matcher_alone_catches_nearly_all() -> None:
     # The rule-based net must not lean on the trained intent: it alone catches at least
     # 95% (the combined figure, asserted below, must be 100%).
-    figures = _report("red-flag matcher alone", [default_matcher().is_urgent(c["text"]) for c in CASES])
+    figures = _report(
+        "red-flag matcher alone", [default_matcher().is_urgent(c["text"]) for c in CASES]
+    )
     assert figures["recall"] >= 0.95
 
 
@@ -134,13 +177,21 @@ def test_every_urgent_message_is_read_as_urgent(model_path: Path) -> None:
         predictions: List[Prediction] = predict(model_path, [(c["text"], "") for c in CASES])
     finally:
         logging.disable(logging.NOTSET)
-    figures = _report("trained model with the matcher", [p.predicted == URGENT for p in predictions])
+    figures = _report(
+        "trained model with the matcher", [p.predicted == URGENT for p in predictions]
+    )
     assert figures["recall"] == 1.0
     # Messages that mention the face, washing, areas, timings, bills, cards, cars and
     # cooking: none may get the urgent reply.
-    flagged = [c["text"] for c, p in zip(CASES, predictions) if c.get("precision_set") and p.predicted == URGENT]
-    print(f"precision set: {sum(bool(c.get('precision_set')) for c in CASES)} messages, "
-          f"{len(flagged)} read as urgent: {flagged}")
+    flagged = [
+        c["text"]
+        for c, p in zip(CASES, predictions)
+        if c.get("precision_set") and p.predicted == URGENT
+    ]
+    print(
+        f"precision set: {sum(bool(c.get('precision_set')) for c in CASES)} messages, "
+        f"{len(flagged)} read as urgent: {flagged}"
+    )
     assert sum(bool(c.get("precision_set")) for c in CASES) >= 60
     # Measured: 1-5 of 83 from the trained intent alone (the matcher flags none) before its
     # check (nlu_components/urgent_symptoms.py::TrainedUrgentCheck); none since.
@@ -152,8 +203,10 @@ Say = Callable[[str, str], List[Dict]]
 
 def test_the_urgent_reply_gives_the_emergency_number_and_the_clinic(say: Say) -> None:
     clinic = load_clinic_config()
-    [reply] = [r["text"] for r in say(new_sender(),
-                                      "help my face is swelling up and i cant breathe properly")]
+    [reply] = [
+        r["text"]
+        for r in say(new_sender(), "help my face is swelling up and i cant breathe properly")
+    ]
     assert clinic.emergency_number in reply and clinic.phone in reply
 
 
@@ -162,10 +215,14 @@ def test_an_urgent_symptom_mid_screening_comes_first_and_ends_the_screening(
 ) -> None:
     sender = new_sender()
     say(sender, "am i a good candidate for microneedling?")
-    replies = [r["text"] for r in say(sender, "no, but since my treatment yesterday it's oozing pus")]
+    replies = [
+        r["text"] for r in say(sender, "no, but since my treatment yesterday it's oozing pus")
+    ]
     assert replies == [expected_reply("utter_urgent")]
     # The screening is over: a "no" is no longer read as an answer.
-    assert [r["text"] for r in say(sender, "no")] == [expected_reply("utter_answer_without_question")]
+    assert [r["text"] for r in say(sender, "no")] == [
+        expected_reply("utter_answer_without_question")
+    ]
 
 
 @pytest.mark.parametrize(

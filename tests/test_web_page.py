@@ -12,10 +12,14 @@ from typing import Iterator
 
 import pytest
 
-from actions.clinic_config import ClinicConfig, load_clinic_config
-from scripts.serve import free_port
-from scripts.web_page import (
-    PageServer, build_routes, content_security_policy, make_server, render_page,
+from clinic.clinic_config import ClinicConfig, load_clinic_config
+from scripts.ops.processes import free_port
+from scripts.ops.web_page import (
+    PageServer,
+    build_routes,
+    content_security_policy,
+    make_server,
+    render_page,
 )
 
 SOCKET_URL = "http://localhost:5005"
@@ -30,13 +34,21 @@ def test_the_page_shows_the_clinics_details() -> None:
 
 
 def test_clinic_details_are_written_as_text_even_with_markup_in_them() -> None:
-    clinic = ClinicConfig(name='Skin & Co </script><script>alert(1)</script>', phone="+1 555 0100",
-                          booking_url="https://example.com/book?a=1&b=2",
-                          opening_hours="<b>9-5</b>", emergency_number="911")
+    clinic = ClinicConfig(
+        name="Skin & Co </script><script>alert(1)</script>",
+        phone="+1 555 0100",
+        booking_url="https://example.com/book?a=1&b=2",
+        opening_hours="<b>9-5</b>",
+        emergency_number="911",
+        privacy_url="https://example.com/privacy?a=1&b=2",
+        retention_days="30",
+    )
     page = render_page(clinic, SOCKET_URL)
     assert "<script>alert(1)" not in page and "<b>9-5</b>" not in page
     assert "Skin &amp; Co &lt;/script&gt;" in page and "&lt;b&gt;9-5&lt;/b&gt;" in page
-    settings = re.search(r'<script id="chat-settings" type="application/json">(.*?)</script>', page, re.S)
+    settings = re.search(
+        r'<script id="chat-settings" type="application/json">(.*?)</script>', page, re.S
+    )
     assert json.loads(settings.group(1))["title"] == clinic.name
 
 
@@ -51,13 +63,22 @@ def test_the_widget_is_configured_for_this_rasa_server() -> None:
 def test_scripts_and_connections_are_limited_to_the_page_and_the_rasa_server() -> None:
     policy = content_security_policy("https://chat.example-clinic.com")
     assert "script-src 'self';" in policy
-    assert "connect-src 'self' https://chat.example-clinic.com wss://chat.example-clinic.com;" in policy
+    assert (
+        "connect-src 'self' https://chat.example-clinic.com wss://chat.example-clinic.com;"
+        in policy
+    )
 
 
 def test_only_the_pages_own_files_are_served() -> None:
     routes = build_routes(load_clinic_config(), SOCKET_URL)
-    assert set(routes) == {"/", "/index.html", "/static/clinic.css", "/static/chat.js",
-                           "/favicon.svg", "/vendor/rasa-webchat.js"}
+    assert set(routes) == {
+        "/",
+        "/index.html",
+        "/static/clinic.css",
+        "/static/chat.js",
+        "/favicon.svg",
+        "/vendor/rasa-webchat.js",
+    }
     bundle, content_type = routes["/vendor/rasa-webchat.js"]
     assert content_type.startswith("text/javascript") and b"WebChat" in bundle
 
@@ -67,8 +88,9 @@ def page_server(request: pytest.FixtureRequest) -> Iterator[PageServer]:
     """The page server in this process, with the limits a test asks for (max, timeout)."""
     max_connections, request_timeout = request.param
     routes = build_routes(load_clinic_config(), SOCKET_URL)
-    server = make_server(free_port(), routes, content_security_policy(SOCKET_URL),
-                         max_connections, request_timeout)
+    server = make_server(
+        free_port(), routes, content_security_policy(SOCKET_URL), max_connections, request_timeout
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -98,13 +120,17 @@ def closed_by_server(client: socket.socket) -> bool:
 
 
 @pytest.mark.parametrize("page_server", [(64, 1.0)], indirect=True)
-def test_a_connection_that_sends_nothing_is_closed_after_the_timeout(page_server: PageServer) -> None:
+def test_a_connection_that_sends_nothing_is_closed_after_the_timeout(
+    page_server: PageServer,
+) -> None:
     with connect(page_server) as idle:
         assert closed_by_server(idle)
 
 
 @pytest.mark.parametrize("page_server", [(64, 1.0)], indirect=True)
-def test_a_request_sent_a_byte_at_a_time_is_cut_off_at_the_deadline(page_server: PageServer) -> None:
+def test_a_request_sent_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    page_server: PageServer,
+) -> None:
     with connect(page_server) as slow:
         cut_off = False
         for byte in b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"a" * 100:
@@ -152,7 +178,8 @@ def test_connections_beyond_the_maximum_are_answered_503_at_once(page_server: Pa
 
 @pytest.mark.parametrize("page_server", [(64, 5.0)], indirect=True)
 def test_a_visitor_who_leaves_mid_download_leaves_no_traceback(
-        page_server: PageServer, capfd: pytest.CaptureFixture) -> None:
+    page_server: PageServer, capfd: pytest.CaptureFixture
+) -> None:
     for _ in range(5):
         client = connect(page_server)
         client.sendall(b"GET /vendor/rasa-webchat.js HTTP/1.1\r\nHost: x\r\n\r\n")

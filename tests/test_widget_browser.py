@@ -7,47 +7,22 @@ asks questions, clicks a button, reloads the page and carries on, types markup.
 import json
 import re
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, List
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from actions.clinic_config import load_clinic_config
-from scripts.serve import Servers
+from clinic.clinic_config import load_clinic_config
+from scripts.ops.serve import Servers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "var" / "test-results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-# The flags the guide gives for Debian's Chromium on these machines.
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
-]
 # Generous: the first reply waits for the model to warm up on a busy 2-core machine.
 REPLY_TIMEOUT = 45
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """Headless Debian Chromium (installed by `make browser`); Selenium downloads nothing."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    # DevTools network events, to see every response the page actually received.
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -69,7 +44,8 @@ def texts_of(browser: WebDriver, selector: str) -> List[str]:
     # between two reads and Selenium raises a stale element error.
     found = browser.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
-        selector)
+        selector,
+    )
     return [normalise(text) for text in found]
 
 
@@ -178,10 +154,13 @@ def test_a_patient_chats_on_the_clinic_page_and_carries_on_after_a_reload(
     assert typed.index("what is microneedling") < typed.index("when will I see results")
 
 
-@pytest.mark.parametrize("markup, marker", [
-    ("<script>window.__xss=1</script>", 1),
-    ('<img src=x onerror="window.__xss=2">', 2),
-])
+@pytest.mark.parametrize(
+    "markup, marker",
+    [
+        ("<script>window.__xss=1</script>", 1),
+        ('<img src=x onerror="window.__xss=2">', 2),
+    ],
+)
 def test_markup_typed_by_a_patient_is_shown_as_text_and_never_runs(
     fresh_page: WebDriver, markup: str, marker: int
 ) -> None:

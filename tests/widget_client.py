@@ -5,7 +5,7 @@ from typing import Any, Dict, List
 
 import socketio
 
-from scripts.serve import Servers
+from scripts.ops.serve import Servers
 
 REPLY_TIMEOUT_S = 8
 # The replies of one message arrive together; this much silence ends them.
@@ -25,8 +25,9 @@ class Widget:
 
     async def connect(self, servers: Servers) -> "Widget":
         origin = servers.env["WEB_ORIGIN"].split(",")[0]
-        await self.client.connect(servers.socket_url, headers={"Origin": origin},
-                                  transports=["websocket"])
+        await self.client.connect(
+            servers.socket_url, headers={"Origin": origin}, transports=["websocket"]
+        )
         return self
 
     async def start_session(self, request: Any = None) -> str:

@@ -1,4 +1,4 @@
-"""Action-server calls tried again when they never reached it (policies/action_calls.py),
+"""Action-server calls tried again when they never reached it (policies/remote_action_retries.py),
 against a real loopback server that closes connections before reading a request, as the
 action server does to a connection the busy Rasa server is too slow to write on."""
 
@@ -17,11 +17,13 @@ from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from policies import action_calls
-from scripts.serve import free_port
+from policies import remote_action_retries as action_calls
+from scripts.ops.processes import free_port
 
-FLAG = {"events": [{"event": "slot", "name": "handoff_reason", "value": "requested"}],
-        "responses": []}
+FLAG = {
+    "events": [{"event": "slot", "name": "handoff_reason", "value": "requested"}],
+    "responses": [],
+}
 
 
 class FlakyActionServer:
@@ -40,14 +42,19 @@ class FlakyActionServer:
             writer.close()
             return
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
         await reader.readexactly(length)
         if self.hang:
             await asyncio.sleep(30)
         body = json.dumps(FLAG).encode()
-        writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d"
-                     b"\r\nConnection: close\r\n\r\n%s" % (self.status, len(body), body))
+        writer.write(
+            b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d"
+            b"\r\nConnection: close\r\n\r\n%s" % (self.status, len(body), body)
+        )
         await writer.drain()
         writer.close()
 
@@ -61,8 +68,11 @@ class FlakyActionServer:
 
 
 def call(endpoint: EndpointConfig, timeout_s: float = 10) -> object:
-    return endpoint.request(json={"next_action": "action_flag_handoff"}, method="post",
-                            timeout=aiohttp.ClientTimeout(total=timeout_s))
+    return endpoint.request(
+        json={"next_action": "action_flag_handoff"},
+        method="post",
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+    )
 
 
 def retrying(url: str) -> action_calls.RetryingEndpoint:
@@ -75,6 +85,7 @@ def test_rasa_alone_gives_up_when_the_server_closes_the_connection_first() -> No
             with pytest.raises(aiohttp.ClientConnectionError):
                 await call(EndpointConfig(server.url))
         assert server.connections == 1
+
     asyncio.run(scenario())
 
 
@@ -83,6 +94,7 @@ def test_a_call_the_server_closed_before_reading_is_sent_again() -> None:
         async with FlakyActionServer(drops=2).running() as server:
             assert await call(retrying(server.url)) == FLAG
         assert server.connections == 3
+
     asyncio.run(scenario())
 
 
@@ -92,6 +104,7 @@ def test_a_server_that_keeps_closing_is_tried_a_bounded_number_of_times() -> Non
             with pytest.raises(aiohttp.ClientConnectionError):
                 await call(retrying(server.url))
         assert server.connections == len(action_calls.RETRY_DELAYS_S) + 1
+
     asyncio.run(scenario())
 
 
@@ -111,6 +124,7 @@ def test_a_refused_connection_is_tried_again_then_reported() -> None:
         finally:
             action_calls.EndpointConfig.request = original  # type: ignore[assignment]
         assert len(attempts) == len(action_calls.RETRY_DELAYS_S) + 1
+
     asyncio.run(scenario())
 
 
@@ -121,6 +135,7 @@ def test_an_error_reply_is_not_sent_again() -> None:
                 await call(retrying(server.url))
         assert getattr(raised.value, "status", None) == 500
         assert server.connections == 1
+
     asyncio.run(scenario())
 
 
@@ -131,21 +146,35 @@ def test_a_call_that_timed_out_is_not_sent_again() -> None:
             with pytest.raises(asyncio.TimeoutError):
                 await call(retrying(server.url), timeout_s=0.5)
         assert server.connections == 1
+
     asyncio.run(scenario())
 
 
 def test_the_handoff_flag_is_recorded_when_the_first_connections_close() -> None:
     async def scenario() -> None:
         action_calls.install()
-        domain = Domain.from_dict({"slots": {"handoff_reason": {
-            "type": "categorical", "values": ["requested"], "mappings": [{"type": "custom"}]}},
-            "actions": ["action_flag_handoff"]})
+        domain = Domain.from_dict(
+            {
+                "slots": {
+                    "handoff_reason": {
+                        "type": "categorical",
+                        "values": ["requested"],
+                        "mappings": [{"type": "custom"}],
+                    }
+                },
+                "actions": ["action_flag_handoff"],
+            }
+        )
         tracker = DialogueStateTracker.from_events("patient", [UserUttered("a real person please")])
         async with FlakyActionServer(drops=2).running() as server:
             action = RemoteAction("action_flag_handoff", EndpointConfig(server.url))
-            events = await action.run(CollectingOutputChannel(),
-                                      TemplatedNaturalLanguageGenerator(domain.responses),
-                                      tracker, domain)
+            events = await action.run(
+                CollectingOutputChannel(),
+                TemplatedNaturalLanguageGenerator(domain.responses),
+                tracker,
+                domain,
+            )
         assert events == [SlotSet("handoff_reason", "requested")]
         assert server.connections == 3
+
     asyncio.run(scenario())

@@ -15,11 +15,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from policies.action_validation import quickly_valid, validate_action_result
+from policies.remote_action_check import quickly_valid, validate_action_result
 from stores.tracker_store import STORED, ClinicSQLTrackerStore
 
-VALID = {"events": [{"event": "slot", "name": "x", "value": 1}],
-         "responses": [{"text": "hello"}]}
+VALID = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hello"}]}
 INVALID = {"events": [{"event": 42}], "responses": "not a list"}
 
 
@@ -34,36 +33,79 @@ def test_action_replies_are_checked_like_rasa_does_only_faster() -> None:
 
 
 # Every event type Rasa knows, in shapes that pass and shapes that break its schema.
-EVENT_TYPES = ["user", "action", "slot", "entities", "user_featurization", "cancel_reminder",
-               "reminder", "action_execution_rejected", "form_validation", "loop_interrupted",
-               "form", "active_loop", "reset_slots", "resume", "pause", "followup", "export",
-               "restart", "undo", "rewind", "bot", "session_started", "agent"]
-GOOD_EVENTS = [{"event": name, "timestamp": None} for name in EVENT_TYPES if name not in
-               ("slot", "entities")] + [
+EVENT_TYPES = [
+    "user",
+    "action",
+    "slot",
+    "entities",
+    "user_featurization",
+    "cancel_reminder",
+    "reminder",
+    "action_execution_rejected",
+    "form_validation",
+    "loop_interrupted",
+    "form",
+    "active_loop",
+    "reset_slots",
+    "resume",
+    "pause",
+    "followup",
+    "export",
+    "restart",
+    "undo",
+    "rewind",
+    "bot",
+    "session_started",
+    "agent",
+]
+GOOD_EVENTS = [
+    {"event": name, "timestamp": None} for name in EVENT_TYPES if name not in ("slot", "entities")
+] + [
     {"event": "slot", "name": "screening_question", "value": None},
     {"event": "slot", "name": "x", "value": {"deep": [1, 2]}, "timestamp": 1.5, "metadata": {}},
     {"event": "entities", "entities": [{"entity": "e", "value": "v", "start": 0, "end": 1}]},
-    {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1},
-                                                   "entities": []}},
+    {
+        "event": "user",
+        "text": "hi",
+        "parse_data": {"intent": {"name": "greet", "confidence": 1}, "entities": []},
+    },
     {"event": "action", "name": "utter_greet", "policy": None, "confidence": 1.0},
     {"event": "bot", "text": "hello", "data": {"buttons": []}},
 ]
 BAD_EVENTS = [
-    {"event": "slot", "name": 3, "value": 1}, {"event": "slot", "name": "x"},
-    {"event": "slot", "value": 1}, {"event": "entities"}, {"event": "nonsense"},
-    {"event": 42}, {"event": None}, {"name": "x", "value": 1}, "slot", None, [],
-    {"event": "action", "name": 5}, {"event": "user", "text": 7},
+    {"event": "slot", "name": 3, "value": 1},
+    {"event": "slot", "name": "x"},
+    {"event": "slot", "value": 1},
+    {"event": "entities"},
+    {"event": "nonsense"},
+    {"event": 42},
+    {"event": None},
+    {"name": "x", "value": 1},
+    "slot",
+    None,
+    [],
+    {"event": "action", "name": 5},
+    {"event": "user", "text": 7},
     {"event": "user", "parse_data": {"intent": {"name": 1}}},
-    {"event": "bot", "timestamp": "yesterday"}, {"event": "bot", "metadata": []},
+    {"event": "bot", "timestamp": "yesterday"},
+    {"event": "bot", "metadata": []},
     {"event": "entities", "entities": [{"entity": "e"}]},
 ]
 
 
 def reply_cases() -> list:
     cases = [{"events": [event]} for event in GOOD_EVENTS + BAD_EVENTS]
-    cases += [{"events": GOOD_EVENTS, "responses": [{"text": "hi"}]}, {},
-              {"events": [], "responses": []}, {"responses": ["text"]}, {"events": {}},
-              {"events": GOOD_EVENTS + [BAD_EVENTS[0]]}, [], "reply", None]
+    cases += [
+        {"events": GOOD_EVENTS, "responses": [{"text": "hi"}]},
+        {},
+        {"events": [], "responses": []},
+        {"responses": ["text"]},
+        {"events": {}},
+        {"events": GOOD_EVENTS + [BAD_EVENTS[0]]},
+        [],
+        "reply",
+        None,
+    ]
     return cases
 
 
@@ -105,7 +147,9 @@ def test_event_types_resolve_to_the_class_rasas_walk_finds() -> None:
 
     event_lookup.install()
     for cls in all_subclasses(events.Event):
-        assert events.Event.resolve_by_type(cls.type_name) is event_lookup._rasa_resolve(cls.type_name)
+        assert events.Event.resolve_by_type(cls.type_name) is event_lookup._rasa_resolve(
+            cls.type_name
+        )
     assert events.Event.resolve_by_type("topic") is None
     assert events.Event.resolve_by_type("nonsense", events.SlotSet) is events.SlotSet
     with pytest.raises(ValueError, match="Unknown event name"):
@@ -116,19 +160,27 @@ def test_event_types_resolve_to_the_class_rasas_walk_finds() -> None:
 
 def stored_rows(db: Path, sender: str) -> list:
     with sqlite3.connect(db) as connection:
-        return [(row[0], json.loads(row[1]).get("name")) for row in connection.execute(
-            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,))]
+        return [
+            (row[0], json.loads(row[1]).get("name"))
+            for row in connection.execute(
+                "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            )
+        ]
 
 
 def test_each_message_stores_exactly_its_new_events_without_counting_the_stored_ones(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "conversations.db"
     domain = Domain.from_dict({"slots": {"a": {"type": "any", "mappings": []}}})
     ours = ClinicSQLTrackerStore(domain=domain, host=f"sqlite:///{db}")
     rasas = SQLTrackerStore(domain=domain, host=f"sqlite:///{tmp_path / 'rasa.db'}")
     counts: list = []
-    sa.event.listen(ours.engine, "before_cursor_execute",
-                    lambda *args: counts.append(args[2]) if "count(" in args[2] else None)
+    sa.event.listen(
+        ours.engine,
+        "before_cursor_execute",
+        lambda *args: counts.append(args[2]) if "count(" in args[2] else None,
+    )
 
     async def turns(store: SQLTrackerStore, saves: int) -> None:
         tracker = await store.get_or_create_tracker("patient")
