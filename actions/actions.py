@@ -19,7 +19,7 @@ from clinic.constants import (
     REPEATED_FALLBACK,
     REQUESTED,
     SCREENING_OUTCOME_SLOT,
-    SMS_CHANNEL,
+    PHONE_CHANNELS,
     UNANSWERED_INTENTS,
     UPSET,
 )
@@ -137,11 +137,12 @@ class ActionStartScreening(Action):
         intro = "Let's check whether the cautions in our article apply to you."
         if answered:
             intro += " I'll skip what you've already told me."
-        # By SMS, texting STOP unsubscribes the patient; the numbered answers offer "Stop the check".
+        # By SMS and WhatsApp, sending STOP unsubscribes the patient; the numbered answers
+        # offer "Stop the check".
         if (
             question is not None
             and not decided(RULES, findings)
-            and tracker.get_latest_input_channel() != SMS_CHANNEL
+            and tracker.get_latest_input_channel() not in PHONE_CHANNELS
         ):
             intro += ' You can say "stop" at any time.'
         dispatcher.utter_message(text=intro)
@@ -335,11 +336,11 @@ class ActionFlagHandoff(Action):
                 if previous_turn_unanswered(tracker.events)
                 else reset
             )
-        # By SMS the clinic can call back on the patient's number, with their agreement
-        # (the staff alert carries the number only then); not mid-check, which goes on.
+        # By SMS or WhatsApp the clinic can call back on the patient's number, with their
+        # agreement (the staff alert carries the number only then); not mid-check, which goes on.
         ask = (
             intent == "request_human"
-            and tracker.get_latest_input_channel() == SMS_CHANNEL
+            and tracker.get_latest_input_channel() in PHONE_CHANNELS
             and tracker.active_loop_name is None
         )
         if ask:
@@ -352,7 +353,7 @@ class ActionFlagHandoff(Action):
 
 class ActionCallbackReply(Action):
     """The patient's yes or no right after a handoff: to the call-back question when it was
-    asked (by SMS), else a yes or no to nothing."""
+    asked (by SMS or WhatsApp), else a yes or no to nothing."""
 
     def name(self) -> Text:
         return "action_callback_reply"

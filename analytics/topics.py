@@ -74,6 +74,7 @@ CHANNEL_NAMES: Dict[str, str] = {
     "socketio": "Website chat",
     "rest": "REST API",
     "twilio": "SMS",
+    "whatsapp": "WhatsApp",
     "facebook": "Messenger",
     "slack": "Slack",
     "telegram": "Telegram",

@@ -1,13 +1,15 @@
-"""What SMS needs that a chat widget does not: keywords, numbered buttons, short parts.
+"""What SMS and WhatsApp need that a chat widget does not: keywords, numbered buttons,
+short parts, WhatsApp addresses.
 
 Pure functions with no Rasa imports, so they are tested in milliseconds; the Twilio
-adapter (channels/twilio.py) calls them.
+adapters (channels/twilio.py, channels/whatsapp.py) call them.
 """
 
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
 from clinic.clinic_config import ClinicConfig
+from clinic.constants import WHATSAPP_PREFIX
 
 # The keywords carriers and Twilio treat as opt-out, opt-in and help requests when they
 # are the whole message (https://help.twilio.com/articles/223134027).
@@ -26,6 +28,8 @@ STOP, START, HELP, MORE, DELETE = "stop", "start", "help", "more", "delete"
 
 # One SMS of concatenated segments; the limit the issue sets for SMS variants.
 SMS_LIMIT = 320
+# A WhatsApp address is "whatsapp:" and the number in E.164 form (Twilio's own spelling).
+E164_NUMBER = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 def keyword(body: str, stopped: bool) -> Optional[str]:
@@ -44,14 +48,43 @@ def keyword(body: str, stopped: bool) -> Optional[str]:
     return None
 
 
-def help_text(clinic: ClinicConfig) -> str:
-    """The reply to HELP: the clinic's contact details."""
+def help_text(clinic: ClinicConfig, verb: str = "Text") -> str:
+    """The reply to HELP: the clinic's contact details (`verb`: "Send" on WhatsApp)."""
     return (
         f"{clinic.name}: call {clinic.phone} ({clinic.opening_hours}) or book at "
         f"{clinic.booking_url}. In an emergency call {clinic.emergency_number}. "
-        f"Privacy: {clinic.privacy_url} Text DELETE to delete this conversation, STOP to "
+        f"Privacy: {clinic.privacy_url} {verb} DELETE to delete this conversation, STOP to "
         f"stop messages."
     )
+
+
+def whatsapp_stopped_text(clinic: ClinicConfig) -> str:
+    """WhatsApp's answer to STOP: Twilio confirms an opt-out only for SMS numbers."""
+    return (
+        f"You won't get any more messages from {clinic.name}'s assistant here. Send START "
+        f"to talk to it again. To reach the clinic, call {clinic.phone}; in an emergency, call "
+        f"{clinic.emergency_number}."
+    )
+
+
+def whatsapp_started_text(clinic: ClinicConfig) -> str:
+    """WhatsApp's answer to START (Twilio confirms it only for SMS numbers)."""
+    return (
+        f"Welcome back to {clinic.name}'s assistant. Ask me anything about microneedling, or "
+        f"send HELP for the clinic's contact details."
+    )
+
+
+def whatsapp_address(number: str) -> Optional[str]:
+    """The WhatsApp address (whatsapp:+15550100999) of a number written with or without
+    "whatsapp:"; None when it is no E.164 number."""
+    bare = number.strip().removeprefix(WHATSAPP_PREFIX)
+    return WHATSAPP_PREFIX + bare if E164_NUMBER.match(bare) else None
+
+
+def is_whatsapp_address(address: str) -> bool:
+    """Whether a webhook's From is a WhatsApp user ("whatsapp:+<number>"), not a phone's SMS."""
+    return address.startswith(WHATSAPP_PREFIX) and whatsapp_address(address) == address
 
 
 def with_numbered_buttons(text: str, buttons: Iterable[Dict[str, Any]]) -> str:
@@ -61,6 +94,16 @@ def with_numbered_buttons(text: str, buttons: Iterable[Dict[str, Any]]) -> str:
         return text
     options = ", ".join(f"{number} for {title}" for number, title in enumerate(titles, 1))
     return f"{text}\nReply {options}."
+
+
+def with_button_list(text: str, buttons: Iterable[Dict[str, Any]]) -> str:
+    """The message and its buttons as a numbered list, one a line (WhatsApp: no length to
+    save, and the full titles read better than SMS's one-line "Reply 1 for ...")."""
+    titles = [str(button.get("title", "")) for button in buttons]
+    if not titles:
+        return text
+    options = "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
+    return f"{text}\n\n{options}\n\nReply with a number."
 
 
 def chosen_payload(body: str, buttons: List[Dict[str, Any]]) -> Optional[str]:

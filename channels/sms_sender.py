@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import aiohttp
 import sqlalchemy as sa
 
+from clinic.constants import SMS_CHANNEL
 from clinic.log_privacy import conversation_ref
 from channels import sms_delivery, sms_outbox
 from channels.sms_delivery import PERMANENT, RETRY, SENT, RetryPolicy
@@ -66,13 +67,14 @@ class Storage:
 
 @dataclass
 class SmsSender:
-    """Shared by every reply of one Rasa server (its Twilio channel owns it)."""
+    """Shared by every reply of one Rasa server's channel (SMS or WhatsApp: each owns one)."""
 
     account_sid: str
     auth_token: str
     twilio_number: str
     messages_url: str
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    channel: str = SMS_CHANNEL  # Rasa's name of the channel: logs and staff alerts say it
     # Per patient, the parts waiting behind one being retried; the tasks retrying them.
     _backlogs: Dict[str, List[Part]] = field(default_factory=dict, init=False)
     _tasks: Set["asyncio.Task[None]"] = field(default_factory=set, init=False)
@@ -151,7 +153,11 @@ class SmsSender:
                         break
                 backlog.pop(0)
         except Exception:  # a background task must never die silently with parts queued
-            logger.exception("sms.retry_failed conversation=%s", conversation_ref(recipient))
+            logger.exception(
+                "sms.retry_failed channel=%s conversation=%s",
+                self.channel,
+                conversation_ref(recipient),
+            )
         finally:
             del self._backlogs[recipient]
 
@@ -166,7 +172,11 @@ class SmsSender:
             row = await self._stored(sms_outbox.begin_part, part.key)
             part.first_attempt_at = row.first_attempt_at if row else time.time()
             if row is not None and row.status == sms_outbox.SENT:
-                logger.info("sms.already_sent conversation=%s", conversation_ref(part.recipient))
+                logger.info(
+                    "sms.already_sent channel=%s conversation=%s",
+                    self.channel,
+                    conversation_ref(part.recipient),
+                )
                 return SENT
         if part.maybe_accepted and await self._accepted_earlier(part):
             return SENT
@@ -178,8 +188,9 @@ class SmsSender:
             await self._stored(sms_outbox.mark, part.key, sms_outbox.SENT, sid)
             if part.attempts > 1:
                 logger.info(
-                    "sms.sent_after_retry attempts=%d conversation=%s",
+                    "sms.sent_after_retry attempts=%d channel=%s conversation=%s",
                     part.attempts,
+                    self.channel,
                     conversation_ref(part.recipient),
                 )
             return SENT
@@ -201,26 +212,30 @@ class SmsSender:
                             reply.headers.get("Retry-After")
                         )
                         logger.error(
-                            "twilio.send_failed status=%s code=%s attempt=%d conversation=%s",
+                            "twilio.send_failed status=%s code=%s attempt=%d channel=%s "
+                            "conversation=%s",
                             reply.status,
                             (detail or {}).get("code"),
                             part.attempts,
+                            self.channel,
                             conversation_ref(part.recipient),
                         )
                     return reply.status, (detail or {}).get("sid"), True
         except aiohttp.ClientConnectorError as error:  # no connection: nothing was sent
             logger.error(
-                "twilio.send_failed error=%s attempt=%d conversation=%s",
+                "twilio.send_failed error=%s attempt=%d channel=%s conversation=%s",
                 type(error).__name__,
                 part.attempts,
+                self.channel,
                 conversation_ref(part.recipient),
             )
             return None, None, False
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             logger.error(
-                "twilio.send_failed error=%s attempt=%d conversation=%s",
+                "twilio.send_failed error=%s attempt=%d channel=%s conversation=%s",
                 type(error).__name__,
                 part.attempts,
+                self.channel,
                 conversation_ref(part.recipient),
             )
             return None, None, True
@@ -239,8 +254,9 @@ class SmsSender:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             # Unknown: sending again risks a duplicate, not sending risks a lost reply.
             logger.warning(
-                "twilio.list_failed error=%s conversation=%s",
+                "twilio.list_failed error=%s channel=%s conversation=%s",
                 type(error).__name__,
+                self.channel,
                 conversation_ref(part.recipient),
             )
             return False
@@ -257,16 +273,21 @@ class SmsSender:
         if sid is None:
             return False
         await self._stored(sms_outbox.mark, part.key, sms_outbox.SENT, sid)
-        logger.info("sms.accepted_before_retry conversation=%s", conversation_ref(part.recipient))
+        logger.info(
+            "sms.accepted_before_retry channel=%s conversation=%s",
+            self.channel,
+            conversation_ref(part.recipient),
+        )
         return True
 
     async def _give_up(self, part: Part, why: str) -> None:
         await self._stored(sms_outbox.mark, part.key, sms_outbox.FAILED)
         logger.error(
-            "sms.undelivered after=%d attempts (%s) urgent=%s conversation=%s",
+            "sms.undelivered after=%d attempts (%s) urgent=%s channel=%s conversation=%s",
             part.attempts,
             why,
             part.urgent,
+            self.channel,
             conversation_ref(part.recipient),
         )
         if part.urgent:
@@ -279,7 +300,7 @@ class SmsSender:
             alert_rules.alert_key(part.recipient, reason, part.bot_event_at),
             part.recipient,
             reason,
-            alert_rules.SMS_CHANNEL,
+            self.channel,
             time.time(),
         )
         try:
@@ -287,8 +308,9 @@ class SmsSender:
                 alert_store.enqueue(connection, self.storage.alerts, [alert], self.alert_transports)
         except sa.exc.SQLAlchemyError as error:
             logger.error(
-                "sms.undelivered_alert_failed error=%s conversation=%s",
+                "sms.undelivered_alert_failed error=%s channel=%s conversation=%s",
                 type(error).__name__,
+                self.channel,
                 conversation_ref(part.recipient),
             )
 

@@ -9,6 +9,8 @@ event loop while it sends. This one:
   payload, read from the conversation in the tracker store (so it survives restarts);
 - honours STOP (no more messages until START), answers HELP with the clinic's contact
   details and MORE with the full answer of a shortened SMS reply;
+- refuses a WhatsApp message (From=whatsapp:...), whose replies need the WhatsApp sender:
+  channels/whatsapp.py is the same code on its own webhook;
 - sends replies through Twilio's Messages API with aiohttp (channels/sms_sender.py: retried
   with backoff, never twice where that can be known, an undelivered urgent reply raises a
   staff alert), and answers the webhook itself with empty TwiML so Twilio sends nothing
@@ -29,7 +31,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from clinic.clinic_config import load_clinic_config
-from clinic.constants import URGENT_RESPONSE
+from clinic.constants import SMS_CHANNEL, URGENT_RESPONSE, WHATSAPP_PREFIX
 from clinic.log_privacy import conversation_ref
 from channels import request_limits, sms, sms_delivery
 from channels.handled_once import handle_once, usable_id
@@ -51,7 +53,7 @@ class TwilioOutput(OutputChannel):
 
     @classmethod
     def name(cls) -> Text:
-        return "twilio"
+        return SMS_CHANNEL
 
     def __init__(self, sender: SmsSender) -> None:
         super().__init__()
@@ -135,7 +137,7 @@ class TwilioInput(InputChannel):
 
     @classmethod
     def name(cls) -> Text:
-        return "twilio"
+        return SMS_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -147,7 +149,9 @@ class TwilioInput(InputChannel):
             if not credentials.get(key)
         ]
         if missing:
-            raise ValueError(f"The twilio channel needs {', '.join(missing)} in its credentials.")
+            raise ValueError(
+                f"The {cls.name()} channel needs {', '.join(missing)} in its credentials."
+            )
         return cls(
             str(credentials["account_sid"]),
             str(credentials["auth_token"]),
@@ -166,20 +170,36 @@ class TwilioInput(InputChannel):
         webhook_url: Optional[Text] = None,
         policy: Optional[sms_delivery.RetryPolicy] = None,
     ) -> None:
-        self.twilio_number = twilio_number
+        self.twilio_number = self.sender_address(twilio_number)
         messages_url = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         # One per server: its background retries keep each patient's parts in order.
         self.sender = SmsSender(
             account_sid,
             auth_token,
-            twilio_number,
+            self.twilio_number,
             messages_url,
             policy or sms_delivery.RetryPolicy(),
+            channel=self.name(),
         )
         # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
-        self.help_text = sms.help_text(load_clinic_config())
+        clinic = load_clinic_config()
+        self.help_text = sms.help_text(clinic)
+        # Twilio itself confirms STOP and START by SMS, so the assistant says nothing then.
+        self.stopped_text: Optional[Text] = None
+        self.started_text: Optional[Text] = None
+
+    @classmethod
+    def sender_address(cls, number: Text) -> Text:
+        """The From of the replies: the clinic's Twilio number as configured."""
+        return number
+
+    def refused_sender(self, sender: Text) -> Optional[Text]:
+        """Why this webhook does not take a message from `sender`, or None."""
+        if sender.startswith(WHATSAPP_PREFIX):
+            return "WhatsApp messages go to /webhooks/whatsapp/webhook, not the SMS webhook."
+        return None
 
     def get_output_channel(self) -> TwilioOutput:
         return TwilioOutput(self.sender)
@@ -196,7 +216,8 @@ class TwilioInput(InputChannel):
             return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        twilio_webhook = Blueprint("custom_twilio_webhook", __name__)
+        # Named by the channel: the WhatsApp subclass registers its own on the same server.
+        twilio_webhook = Blueprint(f"custom_{self.name()}_webhook", __name__)
 
         @twilio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -207,17 +228,21 @@ class TwilioInput(InputChannel):
             try:
                 form = form_fields(request)
             except ValueError:
-                logger.warning("twilio.rejected reason=too_many_fields")
+                logger.warning("%s.rejected reason=too_many_fields", self.name())
                 return response.text(
                     f"A Twilio message has at most {MAX_FORM_FIELDS} fields.", status=400
                 )
             if not self.signed_by_twilio(request, form):
-                logger.warning("twilio.rejected reason=signature")
+                logger.warning("%s.rejected reason=signature", self.name())
                 return response.text("Invalid X-Twilio-Signature.", status=403)
             sender = form.get("From")
             body = form.get("Body")
             if not sender or body is None:
                 return response.text("A Twilio message needs From and Body.", status=400)
+            refused = self.refused_sender(sender)
+            if refused is not None:
+                logger.warning("%s.rejected reason=sender_address", self.name())
+                return response.text(refused, status=400)
             # Replies go out through the Messages API while this request is handled, well
             # within Twilio's 15 s webhook timeout; the TwiML answer adds nothing.
             await self._handle(
@@ -241,31 +266,34 @@ class TwilioInput(InputChannel):
         metadata: Optional[Dict[Text, Any]],
         message_id: Optional[Text] = None,
     ) -> None:
-        ref = conversation_ref(sender)
+        ref, channel = conversation_ref(sender), self.name()
         output = self.get_output_channel()
         tracker = await self._tracker(agent, sender)
         stopped = tracker is not None and tracker.is_paused()
         word = sms.keyword(body, stopped)
-        # Twilio confirms STOP and START itself (and would refuse our messages to a
-        # stopped number), so those keywords get no reply from the assistant.
+        # By SMS Twilio confirms STOP and START itself (and would refuse our messages to a
+        # stopped number), so those keywords get no reply from the assistant there.
         if word == sms.STOP:
             await self._append(agent, sender, [Restarted(), ConversationPaused()])
-            logger.info("twilio.opted_out conversation=%s", ref)
+            logger.info("%s.opted_out conversation=%s", channel, ref)
+            await self._reply(output, sender, self.stopped_text, message_id)
             return
         if stopped:
             if word == sms.START:
                 await self._append(agent, sender, [Restarted()])
-                logger.info("twilio.opted_in conversation=%s", ref)
+                logger.info("%s.opted_in conversation=%s", channel, ref)
+                await self._reply(output, sender, self.started_text, message_id)
             elif word == sms.DELETE:
                 await self._delete(agent, sender)
-                logger.info("twilio.deleted_while_stopped conversation=%s", ref)
+                logger.info("%s.deleted_while_stopped conversation=%s", channel, ref)
             else:
-                logger.info("twilio.ignored_while_stopped conversation=%s", ref)
+                logger.info("%s.ignored_while_stopped conversation=%s", channel, ref)
             return
         if word == sms.START:
+            await self._reply(output, sender, self.started_text, message_id)
             return
         if word == sms.HELP:
-            await output.send_text_message(sender, self.help_text)
+            await self._reply(output, sender, self.help_text, message_id)
             return
         events = [event.as_dict() for event in tracker.events] if tracker else []
         if word == sms.MORE and await self._send_full_answer(
@@ -286,6 +314,17 @@ class TwilioInput(InputChannel):
         # Twilio's MessageSid stays the same when nginx retries the webhook on another
         # replica: a message is handled once (channels/handled_once.py).
         await handle_once(agent, on_new_message, message, message_id)
+
+    @staticmethod
+    async def _reply(
+        output: TwilioOutput, sender: Text, text: Optional[Text], message_id: Optional[Text]
+    ) -> None:
+        """The channel's own answer to a keyword. With Twilio's MessageSid it is keyed by
+        that message, so Twilio retrying the webhook does not send it twice."""
+        if text is None:
+            return
+        reply_to = {"timestamp": f"reply-to:{message_id}"} if message_id else {}
+        await output.send_text_message(sender, text, **reply_to)
 
     @staticmethod
     async def _tracker(agent: Agent, sender: Text) -> Optional[DialogueStateTracker]:

@@ -1,5 +1,5 @@
 """Names that both servers and the report use, defined once: the screening's outcome labels,
-intents, slots, responses, handoff reasons and the SMS channel.
+intents, slots, responses, handoff reasons and the phone channels (SMS, WhatsApp).
 
 Rasa's own files (domain.yml, data/, config.yml) spell the same names; these are the ones
 Python code of more than one package reads or writes.
@@ -34,3 +34,11 @@ CANNOT_ANSWER_RESPONSE = "utter_cannot_answer"
 
 # Rasa's input_channel name of the SMS channel (channels/twilio.py).
 SMS_CHANNEL = "twilio"
+# ... and of WhatsApp through Twilio (channels/whatsapp.py); its sender ids are
+# "whatsapp:+<number>", so a number's WhatsApp conversation is not its SMS conversation.
+WHATSAPP_CHANNEL = "whatsapp"
+WHATSAPP_PREFIX = "whatsapp:"
+# The channels whose conversation is a phone number's: STOP there is the opt-out keyword
+# (so the screening offers a numbered "Stop the check" instead of saying "stop"), and the
+# clinic can call the patient back on that number once they agree.
+PHONE_CHANNELS = (SMS_CHANNEL, WHATSAPP_CHANNEL)

@@ -16,6 +16,7 @@ from staff.alert_store import Delivery
 
 CHANNELS = {
     "twilio": "SMS",
+    "whatsapp": "WhatsApp",
     "rest": "REST/website API",
     "socketio": "website chat",
     "facebook": "Messenger",

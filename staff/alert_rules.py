@@ -12,11 +12,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from clinic.constants import (
     CALLBACK_SLOT,
     HANDOFF_SLOT,
+    PHONE_CHANNELS,
     REPEATED_FALLBACK,
     REQUESTED,
-    SMS_CHANNEL,
     UPSET,
     URGENT_RESPONSE,
+    WHATSAPP_PREFIX,
 )
 
 # Reasons, as staff read them (the inbox and the alert's text say them in words); REQUESTED,
@@ -51,6 +52,14 @@ def alert_key(sender_id: str, reason: str, at: Any) -> str:
     return hashlib.sha256(
         f"{sender_id}\x00{reason}\x00{at!r}".encode("utf-8", "replace")
     ).hexdigest()[:40]
+
+
+def callback_number(sender_id: str, channel: str) -> Optional[str]:
+    """The phone number a phone channel's conversation is with ("+1555..." by SMS,
+    "whatsapp:+1555..." by WhatsApp), None for any other channel."""
+    if channel not in PHONE_CHANNELS:
+        return None
+    return sender_id.removeprefix(WHATSAPP_PREFIX)
 
 
 def latest_user_event(events: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -94,7 +103,7 @@ def alerts_in_turn(
                 None,
                 text,
             )
-    number = sender_id if channel == SMS_CHANNEL and agreed else None
+    number = callback_number(sender_id, channel) if agreed else None
     return [
         Alert(a.key, a.sender_id, a.reason, a.channel, a.at, number, a.message_text)
         for a in found.values()

@@ -24,6 +24,9 @@ TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
 # The channels the test servers open, sending to the fake.
 TWILIO_NUMBER = "+15550100999"
 TWILIO_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/twilio/webhook"
+# The clinic's WhatsApp sender on the same Twilio account (channels/whatsapp.py).
+TWILIO_WHATSAPP_NUMBER = "+15550100888"
+WHATSAPP_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/whatsapp/webhook"
 FACEBOOK_APP_SECRET = "test-facebook-app-secret"
 SLACK_SIGNING_SECRET = "test-slack-signing-secret"
 
@@ -37,7 +40,7 @@ FAST_SMS_RETRIES = {
 
 
 def channel_env(providers_url: str) -> Dict[str, str]:
-    """The variables that switch on SMS, Messenger and Slack, sending to the fake."""
+    """The variables that switch on SMS, WhatsApp, Messenger and Slack, sending to the fake."""
     return {
         **FAST_SMS_RETRIES,
         "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
@@ -45,6 +48,8 @@ def channel_env(providers_url: str) -> Dict[str, str]:
         "TWILIO_NUMBER": TWILIO_NUMBER,
         "TWILIO_WEBHOOK_URL": TWILIO_PUBLIC_WEBHOOK,
         "TWILIO_API_BASE_URL": providers_url,
+        "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
+        "TWILIO_WHATSAPP_WEBHOOK_URL": WHATSAPP_PUBLIC_WEBHOOK,
         "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
         "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
         "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-access-token",

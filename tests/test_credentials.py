@@ -19,6 +19,11 @@ TWILIO = {
     "TWILIO_AUTH_TOKEN": "secret-token",
     "TWILIO_NUMBER": "+15550100",
 }
+WHATSAPP = {
+    "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "secret-token",
+    "TWILIO_WHATSAPP_NUMBER": "+14155238886",
+}
 TELEGRAM = {
     "TELEGRAM_ACCESS_TOKEN": "123:abc",
     "TELEGRAM_BOT_USERNAME": "clinic_bot",
@@ -42,7 +47,13 @@ def test_only_rest_is_on_by_default() -> None:
 
 @pytest.mark.parametrize(
     "env, channel",
-    [(TWILIO, "twilio"), (TELEGRAM, "telegram"), (MESSENGER, "facebook"), (SLACK, "slack")],
+    [
+        (TWILIO, "twilio"),
+        (WHATSAPP, "whatsapp"),
+        (TELEGRAM, "telegram"),
+        (MESSENGER, "facebook"),
+        (SLACK, "slack"),
+    ],
 )
 def test_each_channel_is_on_when_its_variables_are_set(env: dict, channel: str) -> None:
     assert names(env) == ["rest", channel]
@@ -56,6 +67,23 @@ def test_all_channels_together() -> None:
         "facebook",
         "slack",
     ]
+
+
+def test_sms_and_whatsapp_share_the_twilio_account_each_on_by_its_own_number() -> None:
+    assert names({**TWILIO, **WHATSAPP}) == ["rest", "twilio", "whatsapp"]
+    # The account alone switches on neither, and says what each one needs.
+    account = {k: v for k, v in TWILIO.items() if k != "TWILIO_NUMBER"}
+    with pytest.raises(CredentialsError, match="TWILIO_NUMBER") as error:
+        enabled_channels(TEMPLATE, account)
+    assert "TWILIO_WHATSAPP_NUMBER" in str(error.value)
+    # A WhatsApp number without the account is half a channel.
+    with pytest.raises(CredentialsError, match="whatsapp is only partly configured"):
+        enabled_channels(TEMPLATE, {"TWILIO_WHATSAPP_NUMBER": "+14155238886"})
+    whatsapp = enabled_channels(
+        TEMPLATE, {**WHATSAPP, "TWILIO_WHATSAPP_WEBHOOK_URL": "https://x.org/w"}
+    )["channels.whatsapp.WhatsAppInput"]
+    assert whatsapp["webhook_url"] == "${TWILIO_WHATSAPP_WEBHOOK_URL}"
+    assert whatsapp["twilio_number"] == "${TWILIO_WHATSAPP_NUMBER}"
 
 
 def test_a_partly_configured_channel_stops_start_up_naming_what_is_missing() -> None:

@@ -5,7 +5,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -32,14 +32,30 @@ def new_phone() -> str:
     return "+1555" + str(uuid.uuid4().int)[:7]
 
 
-def post(servers: Servers, form: Dict[str, str], signature: Optional[str] = None) -> int:
-    """POST a form to the Twilio webhook as Twilio does, signed over the public URL."""
+def post(
+    servers: Servers,
+    form: Dict[str, str],
+    signature: Optional[str] = None,
+    channel: str = "twilio",
+    public_url: str = TWILIO_PUBLIC_WEBHOOK,
+) -> int:
+    """POST a form to the Twilio webhook (or WhatsApp's, `channel`) as Twilio does, signed
+    over the public URL; the status of the answer."""
+    return post_answer(servers, form, signature, channel, public_url)[0]
+
+
+def post_answer(
+    servers: Servers,
+    form: Dict[str, str],
+    signature: Optional[str] = None,
+    channel: str = "twilio",
+    public_url: str = TWILIO_PUBLIC_WEBHOOK,
+) -> Tuple[int, str]:
+    """As `post`: the answer's status and text."""
     if signature is None:
-        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
-            TWILIO_PUBLIC_WEBHOOK, form
-        )
+        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(public_url, form)
     request = urllib.request.Request(
-        servers.webhook_url("twilio"),
+        servers.webhook_url(channel),
         data=urllib.parse.urlencode(form).encode("utf-8"),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
@@ -48,9 +64,9 @@ def post(servers: Servers, form: Dict[str, str], signature: Optional[str] = None
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
+            return response.status, response.read().decode("utf-8")
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, error.read().decode("utf-8")
 
 
 def sms_form(phone: str, body: str) -> Dict[str, str]:

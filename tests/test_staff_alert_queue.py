@@ -70,6 +70,17 @@ def test_an_sms_alert_carries_the_number_only_when_the_patient_agreed_to_a_call(
     assert alert.callback_number is None
 
 
+def test_a_whatsapp_alert_carries_the_bare_number_only_when_the_patient_agreed() -> None:
+    phone = "+15550101234"
+    [alert] = rules.alerts_in_turn(f"whatsapp:{phone}", urgent_turn("whatsapp"))
+    assert (alert.channel, alert.callback_number) == ("whatsapp", None)
+    agreed = [{"event": "slot", "name": "callback_agreed", "value": True, "timestamp": 0.5}]
+    [alert] = rules.alerts_in_turn(
+        f"whatsapp:{phone}", urgent_turn("whatsapp"), earlier_events=agreed
+    )
+    assert alert.callback_number == phone  # a number staff can dial
+
+
 def test_the_same_turn_gives_the_same_key_and_another_turn_another() -> None:
     first = rules.alerts_in_turn("s", urgent_turn(at=2.0))[0].key
     assert rules.alerts_in_turn("s", urgent_turn(at=2.0))[0].key == first

@@ -5,14 +5,17 @@ Rasa refuses to start when credentials.yml names an unset ${VAR}, and Telegram's
 calls Telegram when it starts, so a channel is only switched on when the clinic has set
 its variables. In credentials.yml, `${VAR}` is required, `${VAR:-}` is optional and
 `${VAR:-value}` is optional with a default. Secrets stay `${VAR}` in the written file:
-Rasa reads them from the environment, so they are never written to disk.
+Rasa reads them from the environment, so they are never written to disk. A required
+variable of more than one channel (the Twilio account of SMS and WhatsApp) switches on
+none by itself: each channel is on by its own variables.
 """
 
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections import Counter
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import yaml
 
@@ -40,10 +43,26 @@ def webhook_name(channel: str) -> str:
     return channel.split(".")[-2] if "." in channel else channel
 
 
+def shared_variables(template: Mapping[str, Any]) -> Set[str]:
+    """The required variables that more than one channel names."""
+    names = Counter(
+        variable[0]
+        for settings in template.values()
+        if isinstance(settings, dict)
+        for variable in map(_variable, settings.values())
+        if variable is not None and variable[1] is None
+    )
+    return {name for name, count in names.items() if count > 1}
+
+
 def enabled_channels(template: Mapping[str, Any], env: Mapping[str, str]) -> Dict[str, Any]:
     """The channels whose required variables are all set, optional unset ones filled or dropped."""
     channels: Dict[str, Any] = {}
     problems: List[str] = []
+    shared = shared_variables(template)
+    # Channels off with only shared variables set: partly configured unless another
+    # channel uses those variables.
+    unused: List[Tuple[str, List[str], List[str]]] = []
     for channel, settings in template.items():
         if not isinstance(settings, dict):
             channels[channel] = settings
@@ -51,6 +70,7 @@ def enabled_channels(template: Mapping[str, Any], env: Mapping[str, str]) -> Dic
         kept: Dict[str, Any] = {}
         missing: List[str] = []
         present: List[str] = []
+        shared_present: List[str] = []
         for key, value in settings.items():
             variable = _variable(value)
             if variable is None:
@@ -61,20 +81,40 @@ def enabled_channels(template: Mapping[str, Any], env: Mapping[str, str]) -> Dic
                 kept[key] = f"${{{name}}}"
                 if default is None:
                     present.append(name)
+                if name in shared:
+                    shared_present.append(name)
             elif default is None:
                 missing.append(name)
             elif default:
                 kept[key] = default
         if not missing:
             channels[channel] = kept
+        elif set(present) - set(shared_present):
+            problems.append(partly_configured(channel, missing, present))
         elif present:
-            problems.append(
-                f"{webhook_name(channel)} is only partly configured: set {', '.join(missing)} "
-                f"(already set: {', '.join(present)})"
-            )
+            unused.append((channel, missing, present))
+    in_use = {
+        variable[0]
+        for settings in channels.values()
+        if isinstance(settings, dict)
+        for variable in map(_variable, settings.values())
+        if variable is not None
+    }
+    problems += [
+        partly_configured(channel, missing, present)
+        for channel, missing, present in unused
+        if not set(present) & in_use
+    ]
     if problems:
         raise CredentialsError("\n".join(problems))
     return channels
+
+
+def partly_configured(channel: str, missing: List[str], present: List[str]) -> str:
+    return (
+        f"{webhook_name(channel)} is only partly configured: set {', '.join(missing)} "
+        f"(already set: {', '.join(present)})"
+    )
 
 
 def build_credentials(
