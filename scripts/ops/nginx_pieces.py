@@ -26,6 +26,7 @@ from channels.request_limits import (
 WEBHOOKS = (
     ("rest", REST_MAX_BYTES, True),
     ("twilio", TWILIO_MAX_BYTES, False),
+    ("whatsapp", TWILIO_MAX_BYTES, False),
     ("facebook", MESSENGER_MAX_BYTES, False),
     ("slack", SLACK_MAX_BYTES, False),
 )
