@@ -184,8 +184,7 @@ class TwilioInput(InputChannel):
         # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
-        clinic = load_clinic_config()
-        self.help_text = sms.help_text(clinic)
+        self.help_text = sms.help_text(load_clinic_config())
         # Twilio itself confirms STOP and START by SMS, so the assistant says nothing then.
         self.stopped_text: Optional[Text] = None
         self.started_text: Optional[Text] = None
