@@ -57,7 +57,7 @@ def servers(
     model_path: Path, providers: FakeProviders, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Servers]:
     """The real action server, Rasa server, clinic page and staff inbox on free ports, with their own
-    SQLite tracker store, and the SMS, Messenger and Slack channels sending to the fakes."""
+    SQLite tracker store, and the SMS, WhatsApp, Messenger and Slack channels sending to the fakes."""
     workdir = tmp_path_factory.mktemp("servers")
     tracker_db = workdir / "conversations.db"
     action_port, web_port = free_port(), free_port()

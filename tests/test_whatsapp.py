@@ -164,7 +164,7 @@ def test_buttons_come_as_a_numbered_list_and_a_number_picks_one(
     stored_events: Callable[[str, str], List[Dict]],
 ) -> None:
     phone = new_phone()
-    [menu] = [r for r in whatsapp(phone, "menu") if "1. " in r]
+    [menu] = [r for r in whatsapp(phone, "menu") if "\n1. " in r]
     assert "\n1. What is microneedling?\n2. What can it do?\n3. Does it hurt?\n" in menu
     assert menu.endswith("\n\nReply with a number.")
     assert "/ask_" not in menu, "payloads are not for patients"
