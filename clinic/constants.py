@@ -34,3 +34,6 @@ CANNOT_ANSWER_RESPONSE = "utter_cannot_answer"
 
 # Rasa's input_channel name of the SMS channel (channels/twilio.py).
 SMS_CHANNEL = "twilio"
+
+# Rasa's input_channel and response channel name of the phone line (channels/twilio_voice.py).
+VOICE_CHANNEL = "twilio_voice"
