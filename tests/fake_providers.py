@@ -24,6 +24,7 @@ TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
 # The channels the test servers open, sending to the fake.
 TWILIO_NUMBER = "+15550100999"
 TWILIO_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/twilio/webhook"
+TWILIO_VOICE_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/twilio_voice/webhook"
 FACEBOOK_APP_SECRET = "test-facebook-app-secret"
 SLACK_SIGNING_SECRET = "test-slack-signing-secret"
 
@@ -45,6 +46,9 @@ def channel_env(providers_url: str) -> Dict[str, str]:
         "TWILIO_NUMBER": TWILIO_NUMBER,
         "TWILIO_WEBHOOK_URL": TWILIO_PUBLIC_WEBHOOK,
         "TWILIO_API_BASE_URL": providers_url,
+        # The phone line (its TwiML answers the webhook itself: nothing goes to the fake).
+        "TWILIO_VOICE_ENABLED": "true",
+        "TWILIO_VOICE_WEBHOOK_URL": TWILIO_VOICE_PUBLIC_WEBHOOK,
         "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
         "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
         "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-access-token",
