@@ -13,7 +13,9 @@ number's "A call comes in" webhook):
   "yes", "not sure" or "person" as the button or the request for a person;
 - on a request for a person, puts the call through to the clinic (`<Dial>`) while it is
   open (knowledge/clinic_config.yml `opening_times`), and says the hours otherwise;
-- on silence or speech Twilio could not read, asks again, and ends the call after three.
+- on silence or speech Twilio could not read, asks again, and ends the call after three;
+- a number that texted STOP (the same conversation, in which the assistant says nothing
+  more) is put through to the clinic, or told the hours.
 The conversation id is the caller's number, as by SMS (Twilio vouches for it), and logs
 name it only by its reference (clinic/log_privacy.py).
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -150,13 +153,20 @@ class TwilioVoiceInput(InputChannel):
                 return response.text("A Twilio call needs From.", status=400)
             speech = " ".join((form.get("SpeechResult") or "").split())
             silences = _count(request.args.get("silences"))
+            agent = request.app.ctx.agent
+            # Under the conversation's lock, so the previous reply (its buttons) is stored.
+            async with agent.lock_store.lock(caller):
+                tracker = await agent.tracker_store.retrieve(caller)
+            if tracker is not None and tracker.is_paused():
+                logger.info("twilio_voice.opted_out conversation=%s", conversation_ref(caller))
+                return self._twiml(self._to_a_person([self.phrases["opted_out"]]))
             if form.get("CallStatus") == "ringing" and not speech:
                 logger.info("twilio_voice.call conversation=%s", conversation_ref(caller))
                 text = GREET_PAYLOAD
             elif not speech:
                 return self._twiml(self._reprompt(silences + 1))
             else:
-                text = await self._caller_choice(request.app.ctx.agent, caller, speech)
+                text = self._caller_choice(tracker, speech)
             output = VoiceOutput()
             await on_new_message(
                 UserMessage(
@@ -178,12 +188,9 @@ class TwilioVoiceInput(InputChannel):
         return f"{self.webhook_url}?{query}" if query else self.webhook_url
 
     @staticmethod
-    async def _caller_choice(agent: Any, caller: Text, speech: Text) -> Text:
+    def _caller_choice(tracker: Optional[DialogueStateTracker], speech: Text) -> Text:
         """What the caller's speech means: a button of the last reply ("yes" to the
         check's question), a request for a person, or a message in their words."""
-        # Under the conversation's lock, so the previous reply (its buttons) is stored.
-        async with agent.lock_store.lock(caller):
-            tracker = await agent.tracker_store.retrieve(caller)
         events = [event.as_dict() for event in tracker.events] if tracker else []
         payload = voice.chosen_payload(speech, sms.offered_buttons(events))
         if payload is not None:
@@ -206,7 +213,7 @@ class TwilioVoiceInput(InputChannel):
             twiml.say(self.phrases["connecting"], voice=self.assistant_voice)
             twiml.dial(self.dial_to)
             return twiml
-        if not said:  # nothing to say (e.g. a number that texted STOP): ask again
+        if not said:  # nothing to say: ask again
             return self._reprompt(1)
         buttons: List[Dict[Text, Any]] = []
         lines = []
@@ -217,6 +224,19 @@ class TwilioVoiceInput(InputChannel):
                 text = f"{text} {voice.spoken_choices(buttons)}"
             lines.append(text.strip())
         return self._gather(twiml, [line for line in lines if line], buttons, silences=0)
+
+    def _to_a_person(self, lines: List[Text]) -> VoiceResponse:
+        """Put the call through while the clinic is open; otherwise say the hours and end it."""
+        twiml = VoiceResponse()
+        for line in lines:
+            twiml.say(line, voice=self.assistant_voice)
+        if self.clinic.opening_times.is_open(self.now()):
+            twiml.say(self.phrases["connecting"], voice=self.assistant_voice)
+            twiml.dial(self.dial_to)
+        else:
+            twiml.say(self.phrases["closed"], voice=self.assistant_voice)
+            twiml.hangup()
+        return twiml
 
     def _reprompt(self, silences: int) -> VoiceResponse:
         twiml = VoiceResponse()

@@ -18,7 +18,7 @@ from clinic.data_files import problems_message, read_yaml
 
 VOICE_PATH = PROJECT_ROOT / "knowledge" / "voice.yml"
 # The phone line's own phrases knowledge/voice.yml must give.
-PHONE_LINE_PHRASES = ("connecting", "reprompt", "goodbye")
+PHONE_LINE_PHRASES = ("connecting", "reprompt", "goodbye", "opted_out", "closed")
 # The consent question before the check (knowledge/contraindications.yml), by voice.
 CONSENT_KEY = "screening_consent"
 

@@ -102,4 +102,4 @@ def test_a_voice_text_that_breaks_the_rules_stops_the_build() -> None:
         parse_voice_texts(raw, CLINIC)
     message = str(error.value)
     assert "responses.utter_x: 4 sentences" in message and "digits" in message
-    assert "phone_line: missing goodbye" in message
+    assert "phone_line: missing goodbye, opted_out, closed" in message

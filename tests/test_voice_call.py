@@ -19,7 +19,7 @@ from clinic.article import sentences
 from clinic.clinic_config import load_clinic_config
 from clinic.spoken import dial_number, digit_by_digit, spoken_hours
 from fake_providers import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
-from fake_providers import TWILIO_VOICE_PUBLIC_WEBHOOK
+from fake_providers import TWILIO_PUBLIC_WEBHOOK, TWILIO_VOICE_PUBLIC_WEBHOOK
 from scripts.ops.serve import Servers
 from server_logs import log_sizes, logged_since
 
@@ -54,13 +54,18 @@ def new_caller() -> str:
 
 
 def post(
-    servers: Servers, form: Dict[str, str], signature: Optional[str] = None, query: str = ""
+    servers: Servers,
+    form: Dict[str, str],
+    signature: Optional[str] = None,
+    query: str = "",
+    channel: str = "twilio_voice",
 ) -> Tuple[int, str]:
-    """POST a form to the voice webhook as Twilio does, signed over the public URL."""
-    signed_url = TWILIO_VOICE_PUBLIC_WEBHOOK + (f"?{query}" if query else "")
+    """POST a form to the voice (or SMS) webhook as Twilio does, signed over the public URL."""
+    public = TWILIO_VOICE_PUBLIC_WEBHOOK if channel == "twilio_voice" else TWILIO_PUBLIC_WEBHOOK
+    signed_url = public + (f"?{query}" if query else "")
     if signature is None:
         signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(signed_url, form)
-    url = servers.webhook_url("twilio_voice") + (f"?{query}" if query else "")
+    url = servers.webhook_url(channel) + (f"?{query}" if query else "")
     request = urllib.request.Request(
         url,
         data=urllib.parse.urlencode(form).encode("utf-8"),
@@ -290,3 +295,20 @@ def test_silence_gets_a_reprompt_and_the_third_ends_the_call(servers: Servers) -
 def test_a_request_without_from_is_refused_without_a_crash(servers: Servers) -> None:
     form = {"CallSid": "CA" + uuid.uuid4().hex, "CallStatus": "ringing"}
     assert post(servers, form)[0] == 400
+
+
+def test_a_number_that_texted_stop_is_put_through_or_told_the_hours(
+    servers: Servers, clock: Clock
+) -> None:
+    call = Call(servers)
+    sms = {"MessageSid": "SM" + uuid.uuid4().hex, "From": call.caller, "To": TWILIO_NUMBER}
+    assert post(servers, {**sms, "Body": "STOP"}, channel="twilio")[0] == 200
+    clock(CLOSED_SATURDAY)
+    closed = call.ring()
+    assert (
+        closed.said[0]
+        == "This number has stopped our messages, so the assistant won't answer on it."
+    )
+    assert spoken_hours(CLINIC.opening_times) in closed.said[1] and closed.hung_up
+    clock(OPEN)
+    assert Call(servers, call.caller).ring().dialled == dial_number(CLINIC.phone)
