@@ -39,7 +39,14 @@ from channels.twilio import MAX_FORM_FIELDS, form_fields, signed_by_twilio
 from clinic.clinic_config import ClinicConfig, load_clinic_config
 from clinic.constants import VOICE_CHANNEL
 from clinic.log_privacy import conversation_ref
-from clinic.spoken import VoiceTexts, dial_number, fill, load_voice_texts, spoken_slots
+from clinic.spoken import (
+    VoiceTexts,
+    dial_number,
+    fill,
+    load_voice_texts,
+    said_aloud,
+    spoken_slots,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +225,8 @@ class TwilioVoiceInput(InputChannel):
         buttons: List[Dict[Text, Any]] = []
         lines = []
         for message in said:
-            text = message.get("text") or ""
+            # The check's result is built by the action server, not written for the phone.
+            text = said_aloud(message.get("text") or "", self.clinic)
             if message.get("buttons"):
                 buttons = list(message["buttons"])
                 text = f"{text} {voice.spoken_choices(buttons)}"

@@ -118,6 +118,23 @@ def spoken_slots(clinic: ClinicConfig) -> Dict[str, str]:
     return slots
 
 
+def said_aloud(text: str, clinic: ClinicConfig) -> str:
+    """A reply not written for the phone line (the check's result, built by the action
+    server) made fit to hear: the clinic's numbers and hours in words, web addresses as
+    "our website", list marks gone. A text written for it comes out unchanged."""
+    slots = spoken_slots(clinic)
+    said = re.sub(r"^\s*-\s+", "", text, flags=re.MULTILINE)
+    said = said.replace(clinic.phone, slots["clinic_phone"])
+    said = said.replace(clinic.opening_hours, slots["clinic_opening_hours"])
+    said = re.sub(
+        rf"(?<![0-9]){re.escape(clinic.emergency_number)}(?![0-9])",
+        slots["clinic_emergency_number"],
+        said,
+    )
+    said = re.sub(r"https?://[^\s]*[^\s.,;:!?)\]]", "our website", said)
+    return " ".join(said.split())
+
+
 def fill(text: str, values: Mapping[str, str]) -> str:
     """`text` with the {slot} placeholders named in `values` filled in, others left for
     Rasa to fill at run time (e.g. {not_said})."""

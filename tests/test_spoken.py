@@ -10,6 +10,7 @@ from clinic.spoken import (
     first_sentences,
     number_words,
     parse_voice_texts,
+    said_aloud,
     spoken_hours,
     spoken_slots,
     voice_problems,
@@ -103,3 +104,19 @@ def test_a_voice_text_that_breaks_the_rules_stops_the_build() -> None:
     message = str(error.value)
     assert "responses.utter_x: 4 sentences" in message and "digits" in message
     assert "phone_line: missing goodbye, opted_out, closed" in message
+
+
+def test_a_reply_not_written_for_the_phone_is_made_fit_to_hear() -> None:
+    result = (
+        "Result of the check: No contraindication found.\n"
+        "- Nothing you told me matches the conditions our article lists.\n"
+        f"To talk it through, call {CLINIC.name} on {CLINIC.phone} ({CLINIC.opening_hours}) "
+        f"or book a consultation at {CLINIC.booking_url}. In an emergency call 911."
+    )
+    said = said_aloud(result, CLINIC)
+    # Longer than two sentences (the check's reasons are all said), but nothing to misread.
+    assert [problem for problem in voice_problems(said) if "sentences" not in problem] == []
+    assert "\n" not in said and "- Nothing" not in said
+    assert f"call {CLINIC.name} on plus one, five five five" in said
+    assert "book a consultation at our website. In an emergency call nine one one." in said
+    assert said_aloud("Say yes or no.", CLINIC) == "Say yes or no."

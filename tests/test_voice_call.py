@@ -1,6 +1,7 @@
 """The phone line by voice: Twilio-shaped, signed voice webhooks posted to the real servers,
 and the TwiML they answer read as what the caller would hear."""
 
+import re
 import sqlite3
 import urllib.error
 import urllib.parse
@@ -251,6 +252,20 @@ def test_the_check_by_voice_yes_and_no_are_the_buttons(servers: Servers) -> None
     assert second.said[-1].startswith("Would you say you have sensitive skin")
     stopped = call.say("Stop the check.")
     assert voice_variant("utter_screening_stopped") in stopped.said
+
+
+def test_the_checks_result_by_voice_has_nothing_to_misread(servers: Servers) -> None:
+    call = Call(servers)
+    call.ring()
+    call.say("Check if I can get it.")
+    answer = call.say("Yes.")
+    for _ in range(4):  # no to every question
+        assert answer.said[-1].endswith("Say yes, no, not sure, or stop the check.")
+        answer = call.say("No.")
+    result = " ".join(answer.said)
+    assert "No contraindication found" in result
+    assert not re.search(r"[0-9]|https?:", result), result
+    assert digit_by_digit(CLINIC.phone) in result
 
 
 def test_a_forged_or_unsigned_request_gets_403_and_no_twiml(servers: Servers) -> None:
