@@ -133,7 +133,8 @@ class TwilioVoiceInput(InputChannel):
 
     def now(self) -> datetime:
         if self.clock_file is not None and self.clock_file.exists():
-            return datetime.fromisoformat(self.clock_file.read_text(encoding="utf-8").strip())
+            at = datetime.fromisoformat(self.clock_file.read_text(encoding="utf-8").strip())
+            return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         return datetime.now(timezone.utc)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
