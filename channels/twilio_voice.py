@@ -16,6 +16,8 @@ number's "A call comes in" webhook):
 - on silence or speech Twilio could not read, asks again, and ends the call after three;
 - a number that texted STOP (the same conversation, in which the assistant says nothing
   more) is put through to the clinic, or told the hours.
+A request sent again (nginx to another replica, with the same X-Request-ID, or Twilio with
+the same I-Twilio-Idempotency-Token) is handled once (channels/handled_once.py).
 The conversation id is the caller's number, as by SMS (Twilio vouches for it), and logs
 name it only by its reference (clinic/log_privacy.py).
 """
@@ -35,6 +37,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels import request_limits, sms, voice
+from channels.handled_once import handle_once, usable_id
 from channels.twilio import MAX_FORM_FIELDS, form_fields, signed_by_twilio
 from clinic.clinic_config import ClinicConfig, load_clinic_config
 from clinic.constants import VOICE_CHANNEL
@@ -176,15 +179,21 @@ class TwilioVoiceInput(InputChannel):
             else:
                 text = self._caller_choice(tracker, speech)
             output = VoiceOutput()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    output,
-                    caller,
-                    input_channel=self.name(),
-                    metadata=self.get_metadata(request),
-                )
+            # nginx's X-Request-ID (or Twilio's idempotency token) stays the same when the
+            # request is sent again, e.g. to another replica: the turn is handled once.
+            message_id = usable_id(
+                request.headers.get("X-Request-ID")
+                or request.headers.get("I-Twilio-Idempotency-Token")
             )
+            message = UserMessage(
+                text,
+                output,
+                caller,
+                input_channel=self.name(),
+                metadata=self.get_metadata(request),
+                message_id=message_id,
+            )
+            await handle_once(agent, on_new_message, message, message_id)
             return self._twiml(self._answer(output.messages))
 
         return request_limits.limit_bodies(voice_webhook, request_limits.TWILIO_MAX_BYTES)

@@ -60,6 +60,7 @@ def post(
     signature: Optional[str] = None,
     query: str = "",
     channel: str = "twilio_voice",
+    headers: Optional[Dict[str, str]] = None,
 ) -> Tuple[int, str]:
     """POST a form to the voice (or SMS) webhook as Twilio does, signed over the public URL."""
     public = TWILIO_VOICE_PUBLIC_WEBHOOK if channel == "twilio_voice" else TWILIO_PUBLIC_WEBHOOK
@@ -73,6 +74,7 @@ def post(
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,
+            **(headers or {}),
         },
     )
     try:
@@ -327,3 +329,16 @@ def test_a_number_that_texted_stop_is_put_through_or_told_the_hours(
     assert spoken_hours(CLINIC.opening_times) in closed.said[1] and closed.hung_up
     clock(OPEN)
     assert Call(servers, call.caller).ring().dialled == dial_number(CLINIC.phone)
+
+
+def test_a_request_sent_again_is_handled_once(
+    servers: Servers, stored_events: Callable[[str, str], List[Dict[str, Any]]]
+) -> None:
+    call = Call(servers)
+    call.ring()
+    form = call_form(call.caller, call.sid, SpeechResult="Does it hurt?")
+    token = {"I-Twilio-Idempotency-Token": uuid.uuid4().hex}
+    first = heard(*post(servers, form, headers=token))
+    again = heard(*post(servers, form, headers=token))
+    assert first.said == again.said == [voice_variant("utter_pain")]
+    assert [u["text"] for u in stored_events(call.caller, "user")] == ["/greet", "Does it hurt?"]
