@@ -17,7 +17,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help install run shell test test-unit train validate lint types eval-nlu eval-ood lock clean prune-conversations delete-conversation report web browser staff-account staff-account-disable \
-	cluster cluster-stop cluster-packages bench backup restore prune-backups ops-packages \
+	cluster cluster-stop cluster-packages speech bench backup restore prune-backups ops-packages \
 	install-service nginx-config deploy-configs images
 
 help:
@@ -96,6 +96,13 @@ browser: /usr/bin/chromium /usr/bin/chromedriver
 	@echo "Installing chromium and chromium-driver from Debian ..."
 	@apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
 
+# The phone line's test renders every spoken reply with a real text-to-speech engine.
+speech: /usr/bin/espeak-ng
+
+/usr/bin/espeak-ng:
+	@echo "Installing espeak-ng from Debian ..."
+	@apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null
+
 # The cluster (scripts/ops/cluster.py) runs Debian's PostgreSQL, Redis and nginx from
 # project-local configs on loopback, never the system services.
 cluster-packages:
@@ -126,7 +133,7 @@ validate: build/domain
 	@$(PY) -m scripts.buildtime.check_validation var/logs/validate.log
 	@echo "Domain, data and config are valid."
 
-test: $(MODEL) web browser cluster-packages ops-packages
+test: $(MODEL) web browser speech cluster-packages ops-packages
 	@$(MAKE) --no-print-directory validate lint types
 	$(PY) -m pytest tests -q
 	@mkdir -p var/logs

@@ -132,6 +132,22 @@ def form_fields(request: Request) -> Dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+def signed_by_twilio(
+    validator: RequestValidator, url: Text, request: Request, form: Dict[str, str]
+) -> bool:
+    """Whether X-Twilio-Signature signs `url` (the one Twilio called) and the form with the
+    auth token; the SMS and the voice webhook share it."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    try:
+        # The URL is built from the Host header when webhook_url is not set, and the
+        # validator reads its port: a Host such as "a:b" is a forgery, not a crash.
+        return validator.validate(url, form, signature)
+    except ValueError:
+        return False
+
+
 class TwilioInput(InputChannel):
     """Receives SMS from Twilio's webhook at /webhooks/twilio/webhook."""
 
@@ -204,15 +220,7 @@ class TwilioInput(InputChannel):
         return TwilioOutput(self.sender)
 
     def signed_by_twilio(self, request: Request, form: Dict[str, str]) -> bool:
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature:
-            return False
-        try:
-            # The URL is built from the Host header when webhook_url is not set, and the
-            # validator reads its port: a Host such as "a:b" is a forgery, not a crash.
-            return self.validator.validate(self.webhook_url or request.url, form, signature)
-        except ValueError:
-            return False
+        return signed_by_twilio(self.validator, self.webhook_url or request.url, request, form)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Named by the channel: the WhatsApp subclass registers its own on the same server.

@@ -1,9 +1,16 @@
-"""The clinic's contact details: loaded from the clinic-editable YAML file and validated."""
+"""The clinic's contact details: loaded from the clinic-editable YAML file and validated.
+
+Besides the free-text `opening_hours` patients read, the clinic gives its opening times by
+weekday and its time zone, so the phone line can tell whether a person can take a call
+now (`OpeningTimes.is_open`).
+"""
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic.data_files import problems_message, read_yaml
 
@@ -20,6 +27,71 @@ class ClinicConfigError(ValueError):
     """The clinic config file is missing, unreadable or has wrong values."""
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME_RANGE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01][0-9]|2[0-4]):([0-5][0-9])$")
+
+
+@dataclass(frozen=True)
+class OpeningTimes:
+    """When the clinic's staff answer the phone: (opens, closes) by weekday in its time zone.
+    A weekday that is not listed is closed."""
+
+    time_zone: str
+    days: Mapping[str, Tuple[time, time]]
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether the clinic is open at `at` (an aware time, in any time zone)."""
+        if at.tzinfo is None:
+            raise ValueError("is_open needs a time with a time zone")
+        local = at.astimezone(ZoneInfo(self.time_zone))
+        hours = self.days.get(WEEKDAYS[local.weekday()])
+        if hours is None:
+            return False
+        opens, closes = hours
+        now = local.time().replace(tzinfo=None)
+        # "24:00" is read as time.max: open until midnight.
+        return opens <= now < closes or (closes == time.max and now >= opens)
+
+
+def parse_opening_times(zone: Any, times: Any, problems: List[str]) -> Optional[OpeningTimes]:
+    """The `time_zone` and `opening_times` settings, or None with the problems listed."""
+    found = len(problems)
+    if not isinstance(zone, str) or not zone.strip():
+        problems.append("'time_zone' is missing (the clinic's time zone, e.g. America/New_York)")
+    else:
+        try:
+            ZoneInfo(zone.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"'time_zone' {zone!r} is not a known time zone (e.g. Europe/London)")
+    if not isinstance(times, dict) or not times:
+        problems.append(
+            "'opening_times' is missing: the hours of each open weekday, e.g. monday: 09:00-18:00"
+        )
+        return None
+    days: Dict[str, Tuple[time, time]] = {}
+    for day, value in times.items():
+        match = _TIME_RANGE.match(str(value).strip()) if isinstance(value, str) else None
+        if str(day).lower() not in WEEKDAYS:
+            problems.append(f"'opening_times' has {day!r}, not a weekday ({', '.join(WEEKDAYS)})")
+        elif match is None:
+            problems.append(
+                f"'opening_times' {day}: {value!r} is not a range such as 09:00-18:00 (quote it)"
+            )
+        else:
+            hour, minute, end_hour, end_minute = (int(group) for group in match.groups())
+            opens = time(hour, minute)
+            closes = time.max if (end_hour, end_minute) >= (24, 0) else time(end_hour, end_minute)
+            if end_hour == 24 and end_minute:
+                problems.append(f"'opening_times' {day}: {value!r} ends after midnight")
+            elif closes <= opens:
+                problems.append(f"'opening_times' {day}: {value!r} closes before it opens")
+            else:
+                days[str(day).lower()] = (opens, closes)
+    if len(problems) > found:
+        return None
+    return OpeningTimes(str(zone).strip(), days)
+
+
 @dataclass(frozen=True)
 class ClinicConfig:
     """What patients are told about how to reach the clinic."""
@@ -33,10 +105,13 @@ class ClinicConfig:
     # How long conversations are kept (scripts/ops/conversations.py prune); the consent before
     # the check tells patients this.
     retention_days: str
+    # The phone line's structured hours (time_zone and opening_times in the file); not a
+    # slot: responses say `opening_hours`. Without them (a config made in code), never open.
+    opening_times: OpeningTimes = field(default_factory=lambda: OpeningTimes("UTC", {}))
 
     def as_slots(self) -> Dict[str, str]:
         """The values as the domain's `clinic_*` slots that responses read."""
-        return {f"clinic_{key}": value for key, value in asdict(self).items()}
+        return {f"clinic_{key}": getattr(self, key) for key in _CHECKS}
 
 
 _CHECKS = {
@@ -48,6 +123,7 @@ _CHECKS = {
     "privacy_url": (_URL, "the clinic's privacy notice, a web address starting with https://"),
     "retention_days": (_DAYS, "a whole number of days, e.g. 30"),
 }
+_STRUCTURED = ("time_zone", "opening_times")
 
 
 def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig:
@@ -56,8 +132,11 @@ def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig
         raise ClinicConfigError(f"{source}: expected a top-level 'clinic:' section.")
     section: Dict[str, Any] = raw["clinic"]
     problems: List[str] = []
-    for key in sorted(set(section) - set(_CHECKS)):
-        problems.append(f"unknown key '{key}' (allowed: {', '.join(_CHECKS)})")
+    for key in sorted(set(section) - set(_CHECKS) - set(_STRUCTURED)):
+        problems.append(f"unknown key '{key}' (allowed: {', '.join([*_CHECKS, *_STRUCTURED])})")
+    opening_times = parse_opening_times(
+        section.get("time_zone"), section.get("opening_times"), problems
+    )
     values: Dict[str, str] = {}
     for key, (pattern, hint) in _CHECKS.items():
         value = section.get(key)
@@ -73,9 +152,9 @@ def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig
             problems.append(f"'{key}' has an invalid value {text!r} ({hint})")
             continue
         values[key] = text
-    if problems:
+    if problems or opening_times is None:
         raise ClinicConfigError(problems_message(source, problems))
-    return ClinicConfig(**values)
+    return ClinicConfig(**values, opening_times=opening_times)
 
 
 def load_clinic_config(path: Path = CLINIC_CONFIG_PATH) -> ClinicConfig:

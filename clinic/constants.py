@@ -42,3 +42,6 @@ WHATSAPP_PREFIX = "whatsapp:"
 # (so the screening offers a numbered "Stop the check" instead of saying "stop"), and the
 # clinic can call the patient back on that number once they agree.
 PHONE_CHANNELS = (SMS_CHANNEL, WHATSAPP_CHANNEL)
+
+# Rasa's input_channel and response channel name of the phone line (channels/twilio_voice.py).
+VOICE_CHANNEL = "twilio_voice"

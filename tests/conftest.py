@@ -74,6 +74,8 @@ def servers(
             "WEB_ORIGIN": f"http://localhost:{web_port}",
             # The staff inbox's lockout, short enough to wait out in a test.
             "STAFF_LOCKOUT_SECONDS": str(STAFF_LOCKOUT_SECONDS),
+            # The phone line's clock: a test writes the time it wants (tests/test_voice_call.py).
+            "TWILIO_VOICE_CLOCK_FILE": str(workdir / "voice_clock.txt"),
             **channel_env(providers.url),
         },
         web_port=web_port,

@@ -27,6 +27,7 @@ TWILIO_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/twilio/webhook"
 # The clinic's WhatsApp sender on the same Twilio account (channels/whatsapp.py).
 TWILIO_WHATSAPP_NUMBER = "+15550100888"
 WHATSAPP_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/whatsapp/webhook"
+TWILIO_VOICE_PUBLIC_WEBHOOK = "https://clinic.example.org/webhooks/twilio_voice/webhook"
 FACEBOOK_APP_SECRET = "test-facebook-app-secret"
 SLACK_SIGNING_SECRET = "test-slack-signing-secret"
 
@@ -50,6 +51,9 @@ def channel_env(providers_url: str) -> Dict[str, str]:
         "TWILIO_API_BASE_URL": providers_url,
         "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
         "TWILIO_WHATSAPP_WEBHOOK_URL": WHATSAPP_PUBLIC_WEBHOOK,
+        # The phone line (its TwiML answers the webhook itself: nothing goes to the fake).
+        "TWILIO_VOICE_ENABLED": "true",
+        "TWILIO_VOICE_WEBHOOK_URL": TWILIO_VOICE_PUBLIC_WEBHOOK,
         "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
         "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
         "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-access-token",

@@ -1,6 +1,9 @@
-"""The clinic-editable config: the committed file is valid, mistakes get a clear error."""
+"""The clinic-editable config: the committed file is valid, mistakes get a clear error,
+and the phone line knows when the clinic is open."""
 
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -17,6 +20,15 @@ VALID = {
         "emergency_number": "999",
         "privacy_url": "https://example.org/privacy",
         "retention_days": 30,
+        "time_zone": "Europe/London",
+        "opening_times": {
+            "monday": "09:00-17:00",
+            "tuesday": "09:00-17:00",
+            "wednesday": "09:00-17:00",
+            "thursday": "09:00-17:00",
+            "friday": "09:00-17:00",
+            "saturday": "10:00-13:00",
+        },
     }
 }
 
@@ -56,6 +68,13 @@ def test_an_unquoted_emergency_number_is_accepted() -> None:
         (with_clinic(opening_hours=None), "'opening_hours' is missing or empty"),
         (with_clinic(emergency=True), "unknown key 'emergency'"),
         (with_clinic(name=["a", "b"]), "'name' must be text"),
+        (with_clinic(time_zone=None), "'time_zone' is missing"),
+        (with_clinic(time_zone="Mars/Olympus"), "not a known time zone"),
+        (with_clinic(opening_times=None), "'opening_times' is missing"),
+        (with_clinic(opening_times={"funday": "09:00-17:00"}), "'funday', not a weekday"),
+        (with_clinic(opening_times={"monday": "9am-5pm"}), "not a range such as 09:00-18:00"),
+        (with_clinic(opening_times={"monday": "17:00-09:00"}), "closes before it opens"),
+        (with_clinic(opening_times={"monday": 900}), "not a range such as"),
         ({"name": "x"}, "expected a top-level 'clinic:' section"),
         (None, "expected a top-level 'clinic:' section"),
     ],
@@ -88,3 +107,50 @@ def test_build_domain_turns_the_config_into_slots(tmp_path: Path) -> None:
     assert slots["clinic_phone"]["initial_value"] == "+1 555 999 0000"
     assert slots["clinic_phone"]["influence_conversation"] is False
     assert (out / "domain.yml").exists()
+
+
+LONDON = ZoneInfo("Europe/London")
+# 2026-12-07 is a Monday, 2026-12-12 a Saturday, 2026-12-13 a Sunday.
+OPENING_CASES = [
+    (datetime(2026, 12, 7, 9, 0, tzinfo=LONDON), True),  # opens on the minute
+    (datetime(2026, 12, 7, 8, 59, tzinfo=LONDON), False),
+    (datetime(2026, 12, 7, 16, 59, tzinfo=LONDON), True),
+    (datetime(2026, 12, 7, 17, 0, tzinfo=LONDON), False),  # closed from closing time
+    (datetime(2026, 12, 12, 10, 30, tzinfo=LONDON), True),  # Saturday morning
+    (datetime(2026, 12, 12, 14, 0, tzinfo=LONDON), False),  # Saturday afternoon
+    (datetime(2026, 12, 13, 11, 0, tzinfo=LONDON), False),  # Sunday: not listed, closed
+    # The time zone: 08:30 in New York is 13:30 in London, Monday: open.
+    (datetime(2026, 12, 7, 8, 30, tzinfo=ZoneInfo("America/New_York")), True),
+    # 20:00 UTC on a Friday is 20:00 in London (winter): closed.
+    (datetime(2026, 12, 11, 20, 0, tzinfo=timezone.utc), False),
+]
+
+
+@pytest.mark.parametrize("at, is_open", OPENING_CASES)
+def test_open_or_closed_is_decided_in_the_clinics_time_zone(at: datetime, is_open: bool) -> None:
+    assert parse_clinic_config(VALID).opening_times.is_open(at) is is_open
+
+
+def test_summer_time_moves_the_hours_with_the_clinic() -> None:
+    times = parse_clinic_config(VALID).opening_times
+    # In July London is UTC+1: 08:30 UTC is 09:30 there (open), in December 08:30 (closed).
+    assert times.is_open(datetime(2026, 7, 6, 8, 30, tzinfo=timezone.utc))
+    assert not times.is_open(datetime(2026, 12, 7, 8, 30, tzinfo=timezone.utc))
+
+
+def test_a_naive_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        parse_clinic_config(VALID).opening_times.is_open(datetime(2026, 12, 7, 10, 0))
+
+
+def test_open_until_midnight() -> None:
+    times = parse_clinic_config(with_clinic(opening_times={"monday": "18:00-24:00"})).opening_times
+    assert times.is_open(datetime(2026, 12, 7, 23, 59, tzinfo=LONDON))
+    assert not times.is_open(datetime(2026, 12, 8, 0, 0, tzinfo=LONDON))
+
+
+def test_the_committed_config_has_saturday_mornings_in_new_york() -> None:
+    times = load_clinic_config().opening_times
+    assert times.time_zone == "America/New_York"
+    assert times.is_open(datetime(2026, 12, 12, 12, 30, tzinfo=ZoneInfo("America/New_York")))
+    assert not times.is_open(datetime(2026, 12, 12, 13, 0, tzinfo=ZoneInfo("America/New_York")))

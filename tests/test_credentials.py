@@ -112,3 +112,13 @@ def test_the_written_file_holds_no_secret(tmp_path: Path) -> None:
         yaml.safe_load(written)["channels.twilio.TwilioInput"]["auth_token"]
         == "${TWILIO_AUTH_TOKEN}"
     )
+
+
+def test_the_phone_line_has_its_own_switch_and_shares_the_auth_token() -> None:
+    voice = {**TWILIO, "TWILIO_VOICE_ENABLED": "true"}
+    assert names(voice) == ["rest", "twilio", "twilio_voice"]
+    settings = enabled_channels(TEMPLATE, voice)["channels.twilio_voice.TwilioVoiceInput"]
+    assert settings["auth_token"] == "${TWILIO_AUTH_TOKEN}"
+    assert settings["voice"] == "Polly.Joanna" and "clock_file" not in settings
+    # SMS alone leaves the phone line off.
+    assert "twilio_voice" not in names(TWILIO)

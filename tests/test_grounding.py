@@ -181,7 +181,11 @@ def test_the_built_domain_has_the_built_answers(tmp_path: Path) -> None:
 
     domain = yaml.safe_load((build_domain(tmp_path) / "domain.yml").read_text(encoding="utf-8"))
     for name, variants in load_answers().items():
-        assert domain["responses"][name] == [variant.as_response() for variant in variants]
+        *built, spoken = domain["responses"][name]
+        assert built == [variant.as_response() for variant in variants]
+        # The phone line's variant: the answer's first sentences, in the article's words.
+        assert spoken["channel"] == "twilio_voice" and variants[0].text.startswith(spoken["text"])
+        assert not ungrounded_sentences(spoken["text"])
     assert list(domain["responses"])[: len(RAW_ANSWERS)] == list(RAW_ANSWERS)
 
 

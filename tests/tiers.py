@@ -49,6 +49,8 @@ FILE_TIERS = {
     "test_bench_smoke.py": INTEGRATION,
     # The page's files include the widget bundle `make web` installs.
     "test_web_page.py": INTEGRATION,
+    # Renders every spoken reply with espeak-ng.
+    "test_voice_speech.py": INTEGRATION,
 }
 # The packages whose import makes a test an adapters test (they load Rasa or Sanic).
 ADAPTER_PACKAGES = frozenset(

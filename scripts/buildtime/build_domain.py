@@ -12,6 +12,12 @@ the screening's questions as a response.
   and that topic's answer, copied from its response here, chosen by the `related_topic`
   slot that nlu_components/answerability.py sets from the message; its own text in
   domain.yml stays the reply to everything else.
+- Every response gets a `channel: twilio_voice` variant for the phone line
+  (channels/twilio_voice.py), for each of its conditions: the article's answers say their
+  first one or two sentences, in the article's words; the screening's questions their first
+  sentence; every other response its text in `knowledge/voice.yml`. Clinic details are
+  written in as words ("nine one one"), buttons become the words to say ("yes", "no"), and
+  a text that breaks the phone line's rules (clinic/spoken.py) stops the build.
 """
 
 import sys
@@ -29,10 +35,22 @@ from clinic.answerability import (
     AnswerabilityError,
     load_answerability,
 )
-from clinic.answers import AnswersError, with_article_answers
+from clinic.answers import AnswersError, load_answers, with_article_answers
+from clinic.article import sentences
 from clinic.clinic_config import CLINIC_CONFIG_PATH, ClinicConfigError, load_clinic_config
-from clinic.constants import CANNOT_ANSWER_RESPONSE
+from clinic.constants import CANNOT_ANSWER_RESPONSE, VOICE_CHANNEL
 from clinic.contraindication_rules import CONSENT, RULES_PATH, Rules, RulesError, load_rules
+from clinic.spoken import (
+    CONSENT_KEY,
+    VOICE_PATH,
+    VoiceTexts,
+    VoiceTextsError,
+    fill,
+    first_sentences,
+    load_voice_texts,
+    spoken_slots,
+    voice_problems,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DOMAIN_DIR = PROJECT_ROOT / "build" / "domain"
@@ -68,9 +86,73 @@ CONSENT_BUTTONS = [
 ]
 
 
-def screening_domain(rules: Rules) -> Dict[str, Any]:
+def voice_variant(
+    text: str,
+    slots: Dict[str, str],
+    condition: Any = None,
+    buttons: Any = None,
+) -> Dict[str, Any]:
+    """A `channel: twilio_voice` variation: the clinic's details said as words, and the
+    buttons as the words a caller says ("Yes, go on" -> "yes")."""
+    variation: Dict[str, Any] = {}
+    if condition:
+        variation["condition"] = [dict(item) for item in condition]
+    variation["channel"] = VOICE_CHANNEL
+    variation["text"] = " ".join(fill(text, slots).split())
+    if buttons:
+        variation["buttons"] = [
+            {"title": str(b["title"]).split(",")[0].strip().lower(), "payload": b["payload"]}
+            for b in buttons
+        ]
+    return variation
+
+
+def with_voice_variants(
+    responses: Dict[str, List[Dict[str, Any]]], texts: VoiceTexts, slots: Dict[str, str]
+) -> Dict[str, List[Dict[str, Any]]]:
+    """domain.yml's responses (and the article's answers) with their phone-line variation
+    added: the article's answers their first sentences, the others knowledge/voice.yml's text."""
+    missing = sorted(set(responses) - set(texts.responses) - set(load_answers()))
+    if missing:
+        raise VoiceTextsError(
+            f"{VOICE_PATH.name}: no spoken text for {', '.join(missing)} (add it under responses:)"
+        )
+    built: Dict[str, List[Dict[str, Any]]] = {}
+    for name, variations in responses.items():
+        default = next(v for v in variations if not v.get("channel") and not v.get("condition"))
+        if name in texts.responses:
+            text = texts.responses[name]
+        else:  # an article answer: its first sentences, in the article's words
+            text = first_sentences(default["text"])
+        # Answers (yes, no) are said as choices; a menu of topics ("/ask_pain") is said in
+        # the voice text's words instead: nine choices are too many to listen to.
+        answers = [b for b in default.get("buttons") or [] if not str(b["payload"]).startswith("/")]
+        built[name] = [*variations, voice_variant(text, slots, buttons=answers)]
+    return built
+
+
+def voice_rule_problems(responses: Dict[str, List[Dict[str, Any]]]) -> List[str]:
+    """Every response's phone-line variations against the rules: one for each condition
+    its other variations have, each short, with words for numbers (clinic/spoken.py)."""
+    problems: List[str] = []
+    for name, variations in responses.items():
+        voiced = [v for v in variations if v.get("channel") == VOICE_CHANNEL]
+        wanted = {repr(v.get("condition")) for v in variations if not v.get("channel")}
+        if wanted - {repr(v.get("condition")) for v in voiced}:
+            problems.append(f"{name}: a condition without a phone-line variation")
+        for variation in voiced:
+            text = variation["text"]
+            found = voice_problems(text)
+            if variation.get("buttons") and len(sentences(text)) > 1:
+                found.append("more than one sentence before its spoken choices")
+            problems.extend(f"{name}: {problem}: {text!r}" for problem in found)
+    return problems
+
+
+def screening_domain(rules: Rules, voice: Any = None) -> Dict[str, Any]:
     """A domain fragment: the question response, one variation per question, and one for
-    the consent asked before the first question."""
+    the consent asked before the first question; by phone too when `voice` (the voice texts
+    and the spoken slots) is given."""
     consent = [
         {
             "condition": [{"type": "slot", "name": QUESTION_SLOT, "value": CONSENT}],
@@ -88,6 +170,21 @@ def screening_domain(rules: Rules) -> Dict[str, Any]:
         }
         for key, question in rules.questions.items()
     ]
+    if voice is not None:
+        texts, slots = voice
+        consent_condition = [{"type": "slot", "name": QUESTION_SLOT, "value": CONSENT}]
+        variations.append(
+            voice_variant(texts.responses[CONSENT_KEY], slots, consent_condition, CONSENT_BUTTONS)
+        )
+        variations.extend(
+            voice_variant(
+                sentences(question.text)[0],
+                slots,
+                [{"type": "slot", "name": QUESTION_SLOT, "value": key}],
+                ANSWER_BUTTONS,
+            )
+            for key, question in rules.questions.items()
+        )
     return {"version": "3.1", "responses": {QUESTION_RESPONSE: variations}}
 
 
@@ -101,13 +198,26 @@ def _said(text: str) -> str:
     return " ".join(text.replace(SMS_MORE_PROMPT, "").split())
 
 
-def answerability_domain(answerability: Answerability, domain: Dict[str, Any]) -> Dict[str, Any]:
+def answerability_domain(
+    answerability: Answerability, domain: Dict[str, Any], voice: Any = None
+) -> Dict[str, Any]:
     """A domain fragment: the slots the answerability component fills, and the honest reply
-    with a variation per related topic (web and SMS), then domain.yml's own variations."""
+    with a variation per related topic (web and SMS, and by phone when `voice` is given),
+    then domain.yml's own variations."""
     responses = domain["responses"]
     variations: List[Dict[str, Any]] = []
     for intent, topic in answerability.topics.items():
         condition = [{"type": "slot", "name": RELATED_SLOT, "value": intent}]
+        if voice is not None:
+            default = next(a for a in responses[topic.response] if not a.get("channel"))
+            variations.append(
+                voice_variant(
+                    f"Our article doesn't say {{{NOT_SAID_SLOT}}}. What it does say: "
+                    f"{sentences(_said(default['text']))[0]}",
+                    voice[1],
+                    condition,
+                )
+            )
         for answer in responses[topic.response]:
             variation: Dict[str, Any] = {
                 "condition": [dict(item) for item in condition],
@@ -117,9 +227,19 @@ def answerability_domain(answerability: Answerability, domain: Dict[str, Any]) -
             if answer.get("channel"):
                 variation["channel"] = answer["channel"]
             variations.append(variation)
+    no_related = [{"type": "slot", "name": RELATED_SLOT, "value": NO_RELATED_TOPIC}]
+    if voice is not None:
+        variations.append(
+            voice_variant(
+                f"Our article doesn't say {{{NOT_SAID_SLOT}}}. To ask the clinic, say "
+                '"person", or call {clinic_phone}.',
+                voice[1],
+                no_related,
+            )
+        )
     variations.append(
         {
-            "condition": [{"type": "slot", "name": RELATED_SLOT, "value": NO_RELATED_TOPIC}],
+            "condition": no_related,
             "text": f"Our article doesn't say {{{NOT_SAID_SLOT}}}. Please contact the clinic on "
             "{clinic_phone} ({clinic_opening_hours}) or book a consultation at "
             "{clinic_booking_url}.",
@@ -137,7 +257,16 @@ def answerability_domain(answerability: Answerability, domain: Dict[str, Any]) -
         "version": "3.1",
         "entities": [NOT_SAID_SLOT, RELATED_SLOT],
         "slots": slots,
-        "responses": {CANNOT_ANSWER_RESPONSE: variations + list(responses[CANNOT_ANSWER_RESPONSE])},
+        # domain.yml's own reply last (the phone line's before it: any order works).
+        "responses": {
+            CANNOT_ANSWER_RESPONSE: variations
+            + (
+                [voice_variant(voice[0].responses[CANNOT_ANSWER_RESPONSE], voice[1])]
+                if voice is not None
+                else []
+            )
+            + list(responses[CANNOT_ANSWER_RESPONSE])
+        },
     }
 
 
@@ -150,6 +279,7 @@ def build_domain(
     """Write the assembled domain folder and return it."""
     config = load_clinic_config(config_path)
     rules = load_rules(rules_path)
+    voice = (load_voice_texts(config), spoken_slots(config))
     # The article's answers (knowledge/answers.yml) built from the article, first.
     domain = with_article_answers(
         yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -157,11 +287,29 @@ def build_domain(
     answerability = load_answerability(answerability_path, responses=list(domain["responses"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     # utter_cannot_answer is written whole in answerability.yml: Rasa keeps one file's copy.
-    domain["responses"] = {
-        name: variations
-        for name, variations in domain["responses"].items()
-        if name != CANNOT_ANSWER_RESPONSE
-    }
+    domain["responses"] = with_voice_variants(
+        {
+            name: variations
+            for name, variations in domain["responses"].items()
+            if name != CANNOT_ANSWER_RESPONSE
+        },
+        *voice,
+    )
+    screening = screening_domain(rules, voice)
+    answerable = answerability_domain(
+        answerability,
+        with_article_answers(
+            yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+        ),
+        voice,
+    )
+    problems = voice_rule_problems(
+        {**domain["responses"], **screening["responses"], **answerable["responses"]}
+    )
+    if problems:
+        raise VoiceTextsError(
+            "The phone line's replies break its rules:\n  - " + "\n  - ".join(problems)
+        )
     _write_if_changed(
         out_dir / "domain.yml",
         "# Generated from domain.yml by scripts/buildtime/build_domain.py.\n"
@@ -170,19 +318,8 @@ def build_domain(
     _write_if_changed(
         out_dir / "clinic.yml", _fragment(clinic_domain(config.as_slots()), config_path)
     )
-    _write_if_changed(out_dir / "screening.yml", _fragment(screening_domain(rules), rules_path))
-    _write_if_changed(
-        out_dir / "answerability.yml",
-        _fragment(
-            answerability_domain(
-                answerability,
-                with_article_answers(
-                    yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-                ),
-            ),
-            answerability_path,
-        ),
-    )
+    _write_if_changed(out_dir / "screening.yml", _fragment(screening, rules_path))
+    _write_if_changed(out_dir / "answerability.yml", _fragment(answerable, answerability_path))
     return out_dir
 
 
@@ -206,6 +343,10 @@ if __name__ == "__main__":
         sys.exit(f"Cannot start: the contraindication rules are invalid.\n{error}")
     except AnswerabilityError as error:
         sys.exit(f"Cannot start: knowledge/answerability.yml is invalid.\n{error}")
+    except VoiceTextsError as error:
+        sys.exit(
+            f"Cannot start: the phone line's texts (knowledge/voice.yml) are invalid.\n{error}"
+        )
     except AnswersError as error:
         sys.exit(
             f"Cannot start: an article answer (knowledge/answers.yml) cannot be built from the article.\n{error}"

@@ -1,0 +1,101 @@
+"""Every response has a short spoken variant for the phone line, built with the domain:
+at most two sentences, numbers as words, the article's answers in the article's words."""
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+from clinic.answers import load_answers
+from clinic.article import sentences, ungrounded_sentences
+from clinic.clinic_config import load_clinic_config
+from clinic.constants import URGENT_RESPONSE, VOICE_CHANNEL
+from clinic.spoken import VoiceTextsError, digit_by_digit, voice_problems
+from scripts.buildtime import build_domain as build
+
+CLINIC = load_clinic_config()
+
+
+@pytest.fixture(scope="module")
+def responses(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, List[Dict[str, Any]]]:
+    """Every response of the built domain, from all its files."""
+    out = build.build_domain(tmp_path_factory.mktemp("domain"))
+    found: Dict[str, List[Dict[str, Any]]] = {}
+    for path in sorted(out.glob("*.yml")):
+        found.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses", {}))
+    return found
+
+
+def spoken(variations: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [v for v in variations if v.get("channel") == VOICE_CHANNEL]
+
+
+def test_every_response_and_condition_has_a_spoken_variant(responses: Dict[str, Any]) -> None:
+    assert len(responses) > 30
+    for name, variations in responses.items():
+        conditions = {repr(v.get("condition")) for v in variations if not v.get("channel")}
+        assert conditions == {repr(v.get("condition")) for v in spoken(variations)}, name
+
+
+def test_every_spoken_variant_keeps_the_rules(responses: Dict[str, Any]) -> None:
+    for name, variations in responses.items():
+        for variation in spoken(variations):
+            text = variation["text"]
+            assert not voice_problems(text), (name, text, voice_problems(text))
+            assert len(sentences(text)) <= (1 if variation.get("buttons") else 2), (name, text)
+
+
+def test_the_article_answers_say_their_first_sentences_in_the_articles_words(
+    responses: Dict[str, Any],
+) -> None:
+    for name, variants in load_answers().items():
+        [variation] = spoken(responses[name])
+        full = sentences(variants[0].text)
+        said = sentences(variation["text"])
+        assert said == full[: len(said)] and 1 <= len(said) <= 2, name
+        assert not ungrounded_sentences(variation["text"]), name
+
+
+def test_the_urgent_reply_says_the_emergency_number_first(responses: Dict[str, Any]) -> None:
+    [urgent] = spoken(responses[URGENT_RESPONSE])
+    first = sentences(urgent["text"])[0]
+    assert digit_by_digit(CLINIC.emergency_number) in first  # "nine one one"
+    assert CLINIC.emergency_number not in urgent["text"]
+    assert digit_by_digit(CLINIC.phone) in urgent["text"]
+
+
+def test_the_greeting_offers_a_person(responses: Dict[str, Any]) -> None:
+    [greet] = spoken(responses["utter_greet"])
+    assert 'say "person" to be connected' in greet["text"]
+
+
+def test_buttons_become_the_words_to_say(responses: Dict[str, Any]) -> None:
+    questions = spoken(responses[build.QUESTION_RESPONSE])
+    consent = [q for q in questions if q["condition"][0]["value"] == "consent"]
+    assert [b["title"] for b in consent[0]["buttons"]] == ["yes", "no"]
+    asked = [q for q in questions if q["condition"][0]["value"] != "consent"]
+    for question in asked:
+        assert [b["title"] for b in question["buttons"]] == [
+            "yes",
+            "no",
+            "not sure",
+            "stop the check",
+        ]
+        assert [b["payload"] for b in question["buttons"]] == ["yes", "no", "not sure", "stop"]
+    # The menu's nine topics are said in words instead of as nine choices.
+    [menu] = spoken(responses["utter_menu"])
+    assert "buttons" not in menu
+
+
+def test_a_response_without_a_spoken_text_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    domain = yaml.safe_load((build.PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain["responses"]["utter_new_thing"] = [{"text": "Something new."}]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "domain.yml").write_text(yaml.safe_dump(domain), encoding="utf-8")
+    monkeypatch.setattr(build, "PROJECT_ROOT", project)
+    with pytest.raises(VoiceTextsError, match="no spoken text for utter_new_thing"):
+        build.build_domain(tmp_path / "out")
