@@ -128,7 +128,7 @@ def test_nginx_sends_socket_io_to_one_replica_and_webhooks_to_any() -> None:
         and "Upgrade $http_upgrade" in socket_io
     )
     webhooks = re.findall(r"location /webhooks/[a-z/]* \{(.*?)\}", conf, re.S)
-    assert len(webhooks) == 5
+    assert len(webhooks) == 6
     for webhook in webhooks:
         assert "proxy_pass http://clinic_rasa;" in webhook
     assert conf.count("ssl_certificate /etc/nginx/tls/tls.crt;") == 2
