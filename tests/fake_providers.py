@@ -13,10 +13,14 @@ import itertools
 import json
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from twilio.request_validator import RequestValidator
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
@@ -38,6 +42,33 @@ FAST_SMS_RETRIES = {
     "TWILIO_RETRY_BUDGET_SECONDS": "4",
     "TWILIO_SEND_TIMEOUT_SECONDS": "2",
 }
+
+
+def post_twilio_form(
+    url: str,
+    form: Dict[str, str],
+    signed_url: str,
+    signature: Optional[str] = None,
+    headers: Optional[Dict[str, str]] = None,
+) -> Tuple[int, str]:
+    """POST a form to `url` as Twilio does, signed over `signed_url` (the public URL Twilio
+    called) unless `signature` is given; the answer's status and text."""
+    if signature is None:
+        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(signed_url, form)
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(form).encode("utf-8"),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+            **(headers or {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
 
 
 def channel_env(providers_url: str) -> Dict[str, str]:

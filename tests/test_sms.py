@@ -1,9 +1,6 @@
 """SMS on the clinic's phone line: Twilio-shaped, signed requests to the real servers, the
 replies read from the loopback fake of Twilio's Messages API as the patient's phone shows them."""
 
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -20,6 +17,7 @@ from fake_providers import (
     TWILIO_NUMBER,
     TWILIO_PUBLIC_WEBHOOK,
     FakeProviders,
+    post_twilio_form,
 )
 from rest_conversations import is_consent
 from scripts.ops.serve import Servers
@@ -52,21 +50,7 @@ def post_answer(
     public_url: str = TWILIO_PUBLIC_WEBHOOK,
 ) -> Tuple[int, str]:
     """As `post`: the answer's status and text."""
-    if signature is None:
-        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(public_url, form)
-    request = urllib.request.Request(
-        servers.webhook_url(channel),
-        data=urllib.parse.urlencode(form).encode("utf-8"),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8")
+    return post_twilio_form(servers.webhook_url(channel), form, public_url, signature)
 
 
 def sms_form(phone: str, body: str) -> Dict[str, str]:

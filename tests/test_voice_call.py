@@ -3,9 +3,6 @@ and the TwiML they answer read as what the caller would hear."""
 
 import re
 import sqlite3
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -20,7 +17,7 @@ from clinic.article import sentences
 from clinic.clinic_config import load_clinic_config
 from clinic.spoken import dial_number, digit_by_digit, spoken_hours
 from fake_providers import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
-from fake_providers import TWILIO_PUBLIC_WEBHOOK, TWILIO_VOICE_PUBLIC_WEBHOOK
+from fake_providers import TWILIO_PUBLIC_WEBHOOK, TWILIO_VOICE_PUBLIC_WEBHOOK, post_twilio_form
 from scripts.ops.serve import Servers
 from server_logs import log_sizes, logged_since
 
@@ -64,24 +61,10 @@ def post(
 ) -> Tuple[int, str]:
     """POST a form to the voice (or SMS) webhook as Twilio does, signed over the public URL."""
     public = TWILIO_VOICE_PUBLIC_WEBHOOK if channel == "twilio_voice" else TWILIO_PUBLIC_WEBHOOK
-    signed_url = public + (f"?{query}" if query else "")
-    if signature is None:
-        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(signed_url, form)
-    url = servers.webhook_url(channel) + (f"?{query}" if query else "")
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(form).encode("utf-8"),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-            **(headers or {}),
-        },
+    suffix = f"?{query}" if query else ""
+    return post_twilio_form(
+        servers.webhook_url(channel) + suffix, form, public + suffix, signature, headers
     )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8")
 
 
 def heard(status: int, body: str) -> Heard:
