@@ -33,10 +33,14 @@ class ClinicConfig:
     # How long conversations are kept (scripts/ops/conversations.py prune); the consent before
     # the check tells patients this.
     retention_days: str
+    # The opening hours as the Spanish replies say them; without it they show `opening_hours`.
+    opening_hours_es: str = ""
 
     def as_slots(self) -> Dict[str, str]:
         """The values as the domain's `clinic_*` slots that responses read."""
-        return {f"clinic_{key}": value for key, value in asdict(self).items()}
+        slots = {f"clinic_{key}": value for key, value in asdict(self).items()}
+        slots["clinic_opening_hours_es"] = self.opening_hours_es or self.opening_hours
+        return slots
 
 
 _CHECKS = {
@@ -48,6 +52,10 @@ _CHECKS = {
     "privacy_url": (_URL, "the clinic's privacy notice, a web address starting with https://"),
     "retention_days": (_DAYS, "a whole number of days, e.g. 30"),
 }
+# Keys a clinic may leave out.
+_OPTIONAL = {
+    "opening_hours_es": (None, "the opening hours in Spanish, e.g. lunes a viernes de 9 a 18 h")
+}
 
 
 def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig:
@@ -56,11 +64,14 @@ def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig
         raise ClinicConfigError(f"{source}: expected a top-level 'clinic:' section.")
     section: Dict[str, Any] = raw["clinic"]
     problems: List[str] = []
-    for key in sorted(set(section) - set(_CHECKS)):
-        problems.append(f"unknown key '{key}' (allowed: {', '.join(_CHECKS)})")
+    checks = {**_CHECKS, **_OPTIONAL}
+    for key in sorted(set(section) - set(checks)):
+        problems.append(f"unknown key '{key}' (allowed: {', '.join(checks)})")
     values: Dict[str, str] = {}
-    for key, (pattern, hint) in _CHECKS.items():
+    for key, (pattern, hint) in checks.items():
         value = section.get(key)
+        if key in _OPTIONAL and key not in section:
+            continue
         if value is None or (isinstance(value, str) and not value.strip()):
             problems.append(f"'{key}' is missing or empty ({hint})")
             continue

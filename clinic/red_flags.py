@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from clinic.constants import ENGLISH, SPANISH
 from clinic.data_files import problems_message, read_yaml
 from clinic.extraction import (
     CURRENT,
@@ -26,7 +27,6 @@ from clinic.extraction import (
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 RED_FLAGS_PATH = KNOWLEDGE / "red_flags.yml"
-ENGLISH, SPANISH = "English", "Spanish"
 # The red-flag files by the language's name as the input guard reports it (lingua's).
 RED_FLAG_FILES = {ENGLISH: RED_FLAGS_PATH, SPANISH: KNOWLEDGE / "red_flags_es.yml"}
 # Favour recall: a symptom the patient had, or is unsure about, still gets the urgent reply.
