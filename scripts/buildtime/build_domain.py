@@ -12,6 +12,9 @@ the screening's questions as a response.
   and that topic's answer, copied from its response here, chosen by the `related_topic`
   slot that nlu_components/answerability.py sets from the message; its own text in
   domain.yml stays the reply to everything else.
+- With the clinic's reviewed Spanish translation (`knowledge/answers_es.yml`, absent by
+  default; clinic/translations.py), each translated answer gets a Spanish variation and the
+  Spanish "I answer in English" reply offers those topics as buttons.
 """
 
 import sys
@@ -31,8 +34,14 @@ from clinic.answerability import (
 )
 from clinic.answers import AnswersError, with_article_answers
 from clinic.clinic_config import CLINIC_CONFIG_PATH, ClinicConfigError, load_clinic_config
-from clinic.constants import CANNOT_ANSWER_RESPONSE
+from clinic.constants import CANNOT_ANSWER_RESPONSE, LANGUAGE_SLOT, SPANISH
 from clinic.contraindication_rules import CONSENT, RULES_PATH, Rules, RulesError, load_rules
+from clinic.translations import (
+    ANSWERS_ES_PATH,
+    TranslationsError,
+    load_translations,
+    with_translations,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DOMAIN_DIR = PROJECT_ROOT / "build" / "domain"
@@ -146,14 +155,23 @@ def build_domain(
     config_path: Path = CLINIC_CONFIG_PATH,
     rules_path: Path = RULES_PATH,
     answerability_path: Path = ANSWERABILITY_PATH,
+    answers_es_path: Path = ANSWERS_ES_PATH,
 ) -> Path:
     """Write the assembled domain folder and return it."""
     config = load_clinic_config(config_path)
     rules = load_rules(rules_path)
     # The article's answers (knowledge/answers.yml) built from the article, first.
-    domain = with_article_answers(
-        yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    )
+    written = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain = with_article_answers(written)
+    if answers_es_path.exists():
+        article_answers = set(domain["responses"]) - set(written["responses"])
+        translations = load_translations(answers_es_path, article_answers, domain["intents"])
+        domain["responses"] = with_translations(
+            domain["responses"],
+            translations,
+            [{"type": "slot", "name": LANGUAGE_SLOT, "value": SPANISH}],
+            offered_in=SPANISH_OFFER,
+        )
     answerability = load_answerability(answerability_path, responses=list(domain["responses"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     # utter_cannot_answer is written whole in answerability.yml: Rasa keeps one file's copy.
@@ -186,6 +204,10 @@ def build_domain(
     return out_dir
 
 
+# The reply that offers the translated topics: "I answer in English", in Spanish.
+SPANISH_OFFER = "utter_english_only"
+
+
 def _fragment(domain: Dict[str, Any], source: Path) -> str:
     header = f"# Generated from knowledge/{source.name} by scripts/buildtime/build_domain.py.\n"
     return header + yaml.safe_dump(domain, sort_keys=False, allow_unicode=True)
@@ -206,6 +228,8 @@ if __name__ == "__main__":
         sys.exit(f"Cannot start: the contraindication rules are invalid.\n{error}")
     except AnswerabilityError as error:
         sys.exit(f"Cannot start: knowledge/answerability.yml is invalid.\n{error}")
+    except TranslationsError as error:
+        sys.exit(f"Cannot start: the reviewed Spanish answers are invalid.\n{error}")
     except AnswersError as error:
         sys.exit(
             f"Cannot start: an article answer (knowledge/answers.yml) cannot be built from the article.\n{error}"
