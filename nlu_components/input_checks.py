@@ -153,7 +153,7 @@ class LanguageCheck:
         found = self.detect(text)
         return found.name if found else None
 
-    def detect(self, text: str) -> Optional["OtherLanguage"]:
+    def detect(self, text: str) -> Optional[OtherLanguage]:
         """The other language of a message and whether the language model is confident of it
         (then the reply may name it), or None when the message may be English."""
         tokens = words(text)
