@@ -155,10 +155,14 @@ class RedFlagMatcher:
     def is_urgent(self, text: str, about_the_clinic: bool = True) -> bool:
         """`about_the_clinic`: the message is like what patients ask (nlu_components/
         domain_gate.py); when it is not, "urgent" alone is not a red flag."""
+        return bool(self.urgent_flags(text, about_the_clinic))
+
+    def urgent_flags(self, text: str, about_the_clinic: bool = True) -> List[Mention]:
+        """The red flags that make the message urgent (see is_urgent)."""
         flags = self.red_flags(text)
         if not about_the_clinic:
             flags = [m for m in flags if m.text.lower() not in self.need_context]
-        return bool(flags)
+        return flags
 
 
 @lru_cache(maxsize=None)

@@ -65,13 +65,19 @@ def matchers_for(language: str) -> List[Tuple[str, RedFlagMatcher]]:
 
 def urgent_in(text: str, language: str, about_the_clinic: bool = True) -> Optional[str]:
     """The language of the reply when a matcher for `language` finds a red flag, else None.
-    What a matcher read and ruled out ("without any pus") no later matcher reads again."""
-    for reply_language, matcher in matchers_for(language):
-        if matcher.is_urgent(text, about_the_clinic=about_the_clinic):
-            return reply_language
-        if matcher.rules_out(text):
-            return None
-    return None
+
+    What the first matcher read and ruled out ("without any pus") no later one reads again.
+    A later one that finds red flags the first lacks names the message's language: "me
+    sale pus y tengo fiebre", taken for English, has the English "pus" but also "fiebre"."""
+    (first_language, first), *others = matchers_for(language)
+    flags = first.urgent_flags(text, about_the_clinic)
+    if not flags and first.rules_out(text):
+        return None
+    found = {m.text.lower() for m in flags}
+    for other_language, other in others:
+        if {m.text.lower() for m in other.urgent_flags(text, about_the_clinic)} - found:
+            return other_language
+    return first_language if flags else None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

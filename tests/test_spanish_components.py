@@ -69,17 +69,27 @@ def test_diet_alone_does_not_make_a_message_in_another_language_urgent(guard: In
     assert read(guard, "no puedo respirar", diet=URGENT).get(INTENT)[INTENT_NAME_KEY] == URGENT
 
 
-def test_a_short_spanish_red_flag_taken_for_english_is_urgent_and_answered_in_spanish(
-    guard: InputGuard,
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("tengo fiebre", "Spanish"),
+        # "pus" is an English red flag too; "fiebre" says the message is Spanish.
+        ("me sale pus y tengo fiebre", "Spanish"),
+        ("there's pus and a fever", "English"),
+    ],
+)
+def test_a_spanish_red_flag_taken_for_english_is_urgent_and_answered_in_spanish(
+    guard: InputGuard, text: str, language: str
 ) -> None:
-    # As if the language check had read it as English: the Spanish list still reads it.
+    # As if the language check had read it as English (with the trained vocabulary, "me",
+    # "sale", "pus" and "y" are known words): the Spanish list still reads it.
     guard.language.detect = lambda text: None  # type: ignore[method-assign]
     try:
-        message = read(guard, "tengo fiebre")
+        message = read(guard, text)
     finally:
         del guard.language.detect
     assert message.get(INTENT)[INTENT_NAME_KEY] == URGENT
-    assert message_language(message) == "Spanish"
+    assert message_language(message) == language
 
 
 def test_the_guard_notes_whether_the_language_model_is_sure(guard: InputGuard) -> None:
