@@ -58,6 +58,8 @@ $(VENV)/.installed: requirements.lock
 # knowledge/answers.yml rebuilds the domain and retrains, or stops naming the answer whose
 # sentence is gone. (A prerequisite-only rule: make adds it to the one below.)
 ARTICLE_ANSWERS := knowledge/microneedling_article.txt knowledge/answers.yml clinic/answers.py clinic/article.py
+# The clinic's reviewed Spanish answers, when it has them (clinic/translations.py).
+ARTICLE_ANSWERS += $(wildcard knowledge/answers_es.yml) clinic/translations.py
 build/domain: $(ARTICLE_ANSWERS)
 build/domain: domain.yml knowledge/clinic_config.yml knowledge/contraindications.yml knowledge/answerability.yml clinic/answerability.py scripts/buildtime/build_domain.py $(VENV)/.installed
 	@$(PY) -m scripts.buildtime.build_domain

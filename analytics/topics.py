@@ -40,6 +40,7 @@ INTENT_TOPICS: Dict[str, str] = {
 # Replies that mean the message itself could not be read; its intent would be a guess.
 UNREADABLE_REPLIES: Dict[str, str] = {
     "utter_english_only": "Another language",
+    "utter_english_only_named": "Another language",
     "utter_no_words": "No words (empty, emoji, symbols)",
     "utter_typed_command": "Typed command (/...)",
 }
@@ -49,6 +50,7 @@ UNANSWERED_REASONS: Dict[str, str] = {
     "out_of_scope": "Not covered by the article",
     "nlu_fallback": "Not understood",
     "utter_english_only": "Another language",
+    "utter_english_only_named": "Another language",
     "utter_no_words": "No words",
 }
 

@@ -26,7 +26,7 @@ import logging
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -59,6 +59,13 @@ GREET_PAYLOAD = "/greet"
 # Silences (or unreadable speech) in a row before the call is ended.
 MAX_SILENCES = 3
 ENABLED_VALUES = ("true", "1", "yes")
+# The domain's Spanish phone-line variations say so (scripts/buildtime/build_domain.py):
+# they are spoken by a Spanish voice.
+SPOKEN_LANGUAGE_KEY = "spoken_language"
+
+
+# A line the caller hears, and the language it is spoken in (None: the line's own).
+Line = Tuple[Text, Optional[Text]]
 
 
 class VoiceOutput(CollectingOutputChannel):
@@ -72,9 +79,15 @@ class VoiceOutput(CollectingOutputChannel):
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         before = len(self.messages)
         utter_action = message.get("utter_action")
+        custom = message.get("custom")
+        spoken_language = None
+        if isinstance(custom, dict) and SPOKEN_LANGUAGE_KEY in custom:
+            # A marker for this channel, not a message of its own.
+            spoken_language = message.pop("custom")[SPOKEN_LANGUAGE_KEY]
         await super().send_response(recipient_id, message)
         for collected in self.messages[before:]:
             collected["utter_action"] = utter_action
+            collected[SPOKEN_LANGUAGE_KEY] = spoken_language
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         # One message however many paragraphs: it is spoken as one.
@@ -108,6 +121,7 @@ class TwilioVoiceInput(InputChannel):
             dial_to=credentials.get("dial_number") or clinic.phone,
             assistant_voice=credentials.get("voice") or "Polly.Joanna",
             language=credentials.get("language") or "en-US",
+            spanish_voice=credentials.get("voice_es") or "Polly.Lupe",
             clock_file=credentials.get("clock_file") or None,
         )
 
@@ -120,6 +134,7 @@ class TwilioVoiceInput(InputChannel):
         dial_to: Optional[Text] = None,
         assistant_voice: Text = "Polly.Joanna",
         language: Text = "en-US",
+        spanish_voice: Text = "Polly.Lupe",
         clock_file: Optional[Text] = None,
     ) -> None:
         self.validator = RequestValidator(auth_token)
@@ -131,6 +146,8 @@ class TwilioVoiceInput(InputChannel):
         self.dial_to = dial_number(dial_to or clinic.phone)
         self.assistant_voice = assistant_voice
         self.language = language
+        # The voices by the language a variation is spoken in (None: the line's own).
+        self.voices = {None: (assistant_voice, language), "es": (spanish_voice, "es-US")}
         # Tests only: a file holding the time it is (ISO 8601), read on every call.
         self.clock_file = Path(clock_file) if clock_file else None
 
@@ -226,22 +243,28 @@ class TwilioVoiceInput(InputChannel):
             for message in said:
                 if message.get("utter_action") == HUMAN_RESPONSE:
                     break
-                twiml.say(message.get("text") or "", voice=self.assistant_voice)
+                self._say(twiml, message.get("text") or "", message.get(SPOKEN_LANGUAGE_KEY))
             twiml.say(self.phrases["connecting"], voice=self.assistant_voice)
             twiml.dial(self.dial_to)
             return twiml
         if not said:  # nothing to say: ask again
             return self._reprompt(1)
         buttons: List[Dict[Text, Any]] = []
-        lines = []
+        lines: List[Line] = []
         for message in said:
             # The check's result is built by the action server, not written for the phone.
             text = said_aloud(message.get("text") or "", self.clinic)
             if message.get("buttons"):
                 buttons = list(message["buttons"])
                 text = f"{text} {voice.spoken_choices(buttons)}"
-            lines.append(text.strip())
-        return self._gather(twiml, [line for line in lines if line], buttons, silences=0)
+            if text.strip():
+                lines.append((text.strip(), message.get(SPOKEN_LANGUAGE_KEY)))
+        return self._gather(twiml, lines, buttons, silences=0)
+
+    def _say(self, twiml: Any, text: Text, spoken_language: Optional[Text] = None) -> None:
+        """Say `text` in the voice of its language (a Spanish variation in Spanish)."""
+        assistant_voice, language = self.voices.get(spoken_language, self.voices[None])
+        twiml.say(text, voice=assistant_voice, language=language)
 
     def _to_a_person(self, lines: List[Text]) -> VoiceResponse:
         """Put the call through while the clinic is open; otherwise say the hours and end it."""
@@ -262,10 +285,10 @@ class TwilioVoiceInput(InputChannel):
             twiml.say(self.phrases["goodbye"], voice=self.assistant_voice)
             twiml.hangup()
             return twiml
-        return self._gather(twiml, [self.phrases["reprompt"]], [], silences)
+        return self._gather(twiml, [(self.phrases["reprompt"], None)], [], silences)
 
     def _gather(
-        self, twiml: VoiceResponse, lines: List[Text], buttons: List[Dict[Text, Any]], silences: int
+        self, twiml: VoiceResponse, lines: List[Line], buttons: List[Dict[Text, Any]], silences: int
     ) -> VoiceResponse:
         # Said inside the Gather, so a caller can answer without waiting for the end.
         action = self.webhook_url or f"/webhooks/{self.name()}/webhook"
@@ -281,8 +304,8 @@ class TwilioVoiceInput(InputChannel):
             language=self.language,
             hints=voice.speech_hints(buttons),
         )
-        for line in lines:
-            gather.say(line, voice=self.assistant_voice, language=self.language)
+        for text, spoken_language in lines:
+            self._say(gather, text, spoken_language)
         twiml.append(gather)
         return twiml
 

@@ -28,6 +28,10 @@ PERSON_PHRASES = frozenset(
         "talk to a person",
         "speak to a person",
         "connect me",
+        # The Spanish replies say «persona» (knowledge/voice.yml responses_es).
+        "persona",
+        "una persona",
+        "hablar con una persona",
     }
 )
 # The intent the other channels' "I want to talk to someone" gets (data/nlu/conversation.yml).

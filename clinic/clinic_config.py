@@ -105,13 +105,17 @@ class ClinicConfig:
     # How long conversations are kept (scripts/ops/conversations.py prune); the consent before
     # the check tells patients this.
     retention_days: str
+    # The opening hours as the Spanish replies say them; without it they show `opening_hours`.
+    opening_hours_es: str = ""
     # The phone line's structured hours (time_zone and opening_times in the file); not a
     # slot: responses say `opening_hours`. Without them (a config made in code), never open.
     opening_times: OpeningTimes = field(default_factory=lambda: OpeningTimes("UTC", {}))
 
     def as_slots(self) -> Dict[str, str]:
         """The values as the domain's `clinic_*` slots that responses read."""
-        return {f"clinic_{key}": getattr(self, key) for key in _CHECKS}
+        slots = {f"clinic_{key}": getattr(self, key) for key in _CHECKS}
+        slots["clinic_opening_hours_es"] = self.opening_hours_es or self.opening_hours
+        return slots
 
 
 _CHECKS = {
@@ -123,6 +127,10 @@ _CHECKS = {
     "privacy_url": (_URL, "the clinic's privacy notice, a web address starting with https://"),
     "retention_days": (_DAYS, "a whole number of days, e.g. 30"),
 }
+# Keys a clinic may leave out.
+_OPTIONAL = {
+    "opening_hours_es": (None, "the opening hours in Spanish, e.g. lunes a viernes de 9 a 18 h")
+}
 _STRUCTURED = ("time_zone", "opening_times")
 
 
@@ -132,14 +140,17 @@ def parse_clinic_config(raw: Any, source: str = "clinic config") -> ClinicConfig
         raise ClinicConfigError(f"{source}: expected a top-level 'clinic:' section.")
     section: Dict[str, Any] = raw["clinic"]
     problems: List[str] = []
-    for key in sorted(set(section) - set(_CHECKS) - set(_STRUCTURED)):
-        problems.append(f"unknown key '{key}' (allowed: {', '.join([*_CHECKS, *_STRUCTURED])})")
+    checks = {**_CHECKS, **_OPTIONAL}
+    for key in sorted(set(section) - set(checks) - set(_STRUCTURED)):
+        problems.append(f"unknown key '{key}' (allowed: {', '.join([*checks, *_STRUCTURED])})")
     opening_times = parse_opening_times(
         section.get("time_zone"), section.get("opening_times"), problems
     )
     values: Dict[str, str] = {}
-    for key, (pattern, hint) in _CHECKS.items():
+    for key, (pattern, hint) in checks.items():
         value = section.get(key)
+        if key in _OPTIONAL and key not in section:
+            continue
         if value is None or (isinstance(value, str) and not value.strip()):
             problems.append(f"'{key}' is missing or empty ({hint})")
             continue

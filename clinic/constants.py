@@ -22,6 +22,11 @@ SCREENING_OUTCOME_SLOT = "screening_outcome"
 HANDOFF_SLOT = "handoff_reason"  # set by actions/actions.py ActionFlagHandoff
 CALLBACK_SLOT = "callback_agreed"  # the patient agreed to be called on this number (SMS)
 DELETION_SLOT = "conversation_deleted"  # read by stores/tracker_store.py
+# The language of the patient's latest typed message, by name ("English", "Spanish",
+# "French"): an entity the input guard sets on every typed message and the slot it fills;
+# the fixed replies have Spanish variations chosen by it (domain.yml).
+LANGUAGE_SLOT = "patient_language"
+ENGLISH, SPANISH = "English", "Spanish"
 
 # The handoff_reason slot's values (staff/alert_rules.py says them in words).
 REQUESTED = "requested"  # the patient asked for a person

@@ -6,6 +6,7 @@ uncertainty and hypotheticals. Pure functions: no Rasa imports.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -219,6 +220,14 @@ def _default_context_rules_path() -> str:
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
+def fold_accents(text: str) -> str:
+    """`text` without accents ("hinchazón" -> "hinchazon"): patients often leave them out,
+    by SMS especially, so another language's phrases and messages are matched folded."""
+    return "".join(
+        char for char in unicodedata.normalize("NFD", text) if not unicodedata.combining(char)
+    )
+
+
 @dataclass(frozen=True)
 class Mention:
     """A condition or medication named in the text, and how it was said."""
@@ -292,7 +301,13 @@ class Extractor:
         generic_label: Optional[str] = None,
         specific_labels: Sequence[str] = (),
         chronic_labels: Sequence[str] = (),
+        language: str = "en",
+        lay_context: Optional[Sequence[Tuple[str, str, str]]] = None,
     ) -> None:
+        """`language`: spaCy's code of the language the phrases are in. English reads them with
+        medspaCy's English defaults, knowledge/extraction_terms.yml and the rules below;
+        another language with its own `lay_context` entries only (its negation cues and the
+        rest, as data), and with accents folded."""
         import spacy
         from loguru import logger as loguru_logger
         from medspacy.context import ConTextRule
@@ -303,8 +318,14 @@ class Extractor:
         self.generic_label = generic_label
         self.specific_labels = set(specific_labels)
         self.chronic_labels = set(chronic_labels)
+        self.english = language == "en"
+        if not self.english:
+            synonyms = {
+                label: [fold_accents(p) for p in phrases] for label, phrases in synonyms.items()
+            }
+            not_findings = [fold_accents(phrase) for phrase in not_findings]
         self.vocabulary = _fuzzy_vocabulary(synonyms)
-        self.nlp = spacy.blank("en")
+        self.nlp = spacy.blank(language)
         self.nlp.add_pipe("sentencizer")
         # medspaCy's pipes, typed by spaCy as a plain Pipe.
         matcher: Any = self.nlp.add_pipe("medspacy_target_matcher")
@@ -325,6 +346,26 @@ class Extractor:
         targets += [TargetRule(phrase.lower(), NOT_A_FINDING) for phrase in not_findings]
         matcher.add(targets)
         context: Any = self.nlp.add_pipe("medspacy_context", config={"rules": None})
+        if not self.english:
+            context.add(
+                [
+                    ConTextRule(fold_accents(literal), category, direction=direction)
+                    for literal, category, direction in lay_context or ()
+                ]
+            )
+        else:
+            self._add_english_context(context)
+        # medspaCy 1.3's `terminating_types` option is lost (it keeps an iterator), so set
+        # the terminations on the rules: the patient's own words end these scopes.
+        for rule in context.rules:
+            if rule.category in ("FAMILY", "HISTORICAL"):
+                rule.terminated_by.add("SELF")
+
+    @staticmethod
+    def _add_english_context(context: Any) -> None:
+        """medspaCy's English defaults, the term table, and the rules for English phrasing."""
+        from medspacy.context import ConTextRule
+
         context.add(
             [
                 rule
@@ -381,15 +422,10 @@ class Extractor:
                 ),
             ]
         )
-        # medspaCy 1.3's `terminating_types` option is lost (it keeps an iterator), so set
-        # the terminations on the rules: the patient's own words end these scopes.
-        for rule in context.rules:
-            if rule.category in ("FAMILY", "HISTORICAL"):
-                rule.terminated_by.add("SELF")
 
     def mentions(self, text: str) -> List[Mention]:
         """Every condition named in `text`, each with its status."""
-        corrected = correct_typos(text, self.vocabulary)
+        corrected = correct_typos(text if self.english else fold_accents(text), self.vocabulary)
         doc = self.nlp(corrected)
         me_too = bool(_ME_TOO.search(corrected.lower()))
         found = []

@@ -7,7 +7,7 @@ person would say (a phone number digit by digit) and no web addresses.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
@@ -24,6 +24,8 @@ CONSENT_KEY = "screening_consent"
 
 MAX_SENTENCES = 2
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Spanish digits, for the Spanish replies' phone and emergency numbers ("nueve uno uno").
+DIGITS_ES = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve")
 _TEENS = (
     "ten", "eleven", "twelve", "thirteen", "fourteen",
     "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
@@ -48,13 +50,15 @@ def number_words(number: int) -> str:
     return f"{DIGITS[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
 
 
-def digit_by_digit(phone: str) -> str:
+def digit_by_digit(phone: str, spanish: bool = False) -> str:
     """A phone number as said aloud: "+1 555 010 2040" -> "plus one, five five five, zero one
-    zero, two zero four zero" (its groups kept, so a caller can write it down)."""
+    zero, two zero four zero" (its groups kept, so a caller can write it down); in Spanish
+    "más uno, cinco cinco cinco, ..."."""
+    digits, plus = (DIGITS_ES, "más") if spanish else (DIGITS, "plus")
     groups = re.findall(r"\+|[0-9]+", phone)
-    said = ["plus" if group == "+" else " ".join(DIGITS[int(d)] for d in group) for group in groups]
+    said = [plus if group == "+" else " ".join(digits[int(d)] for d in group) for group in groups]
     text = ", ".join(said)
-    return text.replace("plus, ", "plus ")
+    return text.replace(f"{plus}, ", f"{plus} ")
 
 
 def dial_number(phone: str) -> str:
@@ -109,12 +113,28 @@ def _next(day: str) -> str:
 def spoken_slots(clinic: ClinicConfig) -> Dict[str, str]:
     """The clinic's `clinic_*` slot values as the phone line says them."""
     slots = dict(clinic.as_slots())
+    # Written with digits for the Spanish text replies: never said (left unfilled, it breaks
+    # the rules, so a spoken text cannot use it).
+    del slots["clinic_opening_hours_es"]
     slots["clinic_phone"] = digit_by_digit(clinic.phone)
     slots["clinic_emergency_number"] = digit_by_digit(clinic.emergency_number)
     slots["clinic_opening_hours"] = spoken_hours(clinic.opening_times)
     slots["clinic_retention_days"] = number_words(int(clinic.retention_days))
     for name in URL_SLOTS:
         slots[name] = "our website"
+    return slots
+
+
+def spoken_slots_es(clinic: ClinicConfig) -> Dict[str, str]:
+    """The same for the Spanish replies: numbers as Spanish words, web addresses as "nuestra
+    web". The hours are not among them: the phone line says the clinic's hours in English
+    (knowledge/voice.yml `phone_line: closed`), and `opening_hours_es` is written with digits."""
+    slots = spoken_slots(clinic)
+    slots["clinic_phone"] = digit_by_digit(clinic.phone, spanish=True)
+    slots["clinic_emergency_number"] = digit_by_digit(clinic.emergency_number, spanish=True)
+    del slots["clinic_opening_hours"]
+    for name in URL_SLOTS:
+        slots[name] = "nuestra web"
     return slots
 
 
@@ -178,6 +198,8 @@ class VoiceTexts:
 
     responses: Mapping[str, str]
     phone_line: Mapping[str, str]
+    # The Spanish variations' spoken texts (`responses_es:`), said in Spanish.
+    responses_es: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_voice_texts(raw: Any, clinic: ClinicConfig, source: str = "voice texts") -> VoiceTexts:
@@ -185,10 +207,11 @@ def parse_voice_texts(raw: Any, clinic: ClinicConfig, source: str = "voice texts
     if not isinstance(raw, dict):
         raise VoiceTextsError(f"{source}: expected 'responses:' and 'phone_line:' sections.")
     problems: List[str] = []
-    slots = spoken_slots(clinic)
+    slots = {"responses": spoken_slots(clinic), "phone_line": spoken_slots(clinic)}
+    slots["responses_es"] = spoken_slots_es(clinic)
     sections: Dict[str, Dict[str, str]] = {}
-    for section in ("responses", "phone_line"):
-        entries = raw.get(section)
+    for section in ("responses", "phone_line", "responses_es"):
+        entries = raw.get(section, {} if section == "responses_es" else None)
         if not isinstance(entries, dict):
             problems.append(f"'{section}:' is missing")
             continue
@@ -197,7 +220,7 @@ def parse_voice_texts(raw: Any, clinic: ClinicConfig, source: str = "voice texts
             if not isinstance(text, str):
                 problems.append(f"{section}.{name}: expected a text")
                 continue
-            said = " ".join(fill(text, slots).split())
+            said = " ".join(fill(text, slots[section]).split())
             problems.extend(f"{section}.{name}: {p}" for p in voice_problems(said))
             sections[section][str(name)] = " ".join(text.split())
     missing = [key for key in PHONE_LINE_PHRASES if key not in sections.get("phone_line", {})]
@@ -205,7 +228,7 @@ def parse_voice_texts(raw: Any, clinic: ClinicConfig, source: str = "voice texts
         problems.append(f"phone_line: missing {', '.join(missing)}")
     if problems:
         raise VoiceTextsError(problems_message(source, problems))
-    return VoiceTexts(sections["responses"], sections["phone_line"])
+    return VoiceTexts(sections["responses"], sections["phone_line"], sections["responses_es"])
 
 
 def load_voice_texts(clinic: ClinicConfig, path: Path = VOICE_PATH) -> VoiceTexts:

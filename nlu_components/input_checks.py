@@ -107,6 +107,18 @@ def looks_like_a_word(token: str) -> bool:
     return vowels >= max(1, len(token) / 4)
 
 
+NON_LATIN = "non-Latin script"
+# The language model's confidence from which the reply names the language ("It looks like
+# you wrote in French"); below it the message still counts as another language, unnamed.
+CONFIDENT = 0.5
+
+
+@dataclass(frozen=True)
+class OtherLanguage:
+    name: str  # lingua's name, titled ("Spanish"), or NON_LATIN
+    confident: bool
+
+
 def is_latin(char: str) -> bool:
     return "LATIN" in unicodedata.name(char, "")
 
@@ -138,11 +150,17 @@ class LanguageCheck:
 
     def other_language(self, text: str) -> Optional[str]:
         """The language a message is written in when it is clearly not English, else None."""
+        found = self.detect(text)
+        return found.name if found else None
+
+    def detect(self, text: str) -> Optional[OtherLanguage]:
+        """The other language of a message and whether the language model is confident of it
+        (then the reply may name it), or None when the message may be English."""
         tokens = words(text)
         if not tokens:
             return None
         if sum(not all(map(is_latin, token)) for token in tokens) >= 0.5 * len(tokens):
-            return "non-Latin script"
+            return OtherLanguage(NON_LATIN, confident=False)
         unknown = [token for token in tokens if token not in self.english]
         if not unknown or len(tokens) < 2:  # one odd word is a typo more often than not
             return None
@@ -157,10 +175,11 @@ class LanguageCheck:
         # when most words are unknown, all of them look like words (keyboard mashing such
         # as "asdkjh zzxv" doesn't), and the other language leads English clearly.
         mostly_unknown = len(set(unknown)) >= 2 and len(unknown) >= 0.4 * len(tokens)
-        if best.value >= 0.5 or (
+        confident = best.value >= CONFIDENT
+        if confident or (
             mostly_unknown and all(map(looks_like_a_word, unknown)) and best.value >= 2 * english
         ):
-            return best.language.name.title()
+            return OtherLanguage(best.language.name.title(), confident)
         return None
 
 

@@ -2,8 +2,11 @@
 what the patient should be told (input_checks.py has the logic).
 
 The note goes into the parse data as `input_check` ({"truncated", "no_words",
-"other_language"}), where the dialogue policy (policies/clinic_rule_policy.py) reads it.
-Button payloads ("/affirm") pass untouched.
+"other_language", "language_confident"}), where the dialogue policy
+(policies/clinic_rule_policy.py) reads it. The message's language also goes out as the
+entity `patient_language` ("English", "Spanish", "French", ...), whose slot chooses the
+Spanish variations of the fixed replies. Button payloads ("/affirm") pass untouched, so
+they keep the language of the message before them.
 
 A long message's intent is classified on its first sentence (input_checks.py says why), so
 the components between this one and the last see only that sentence; the last one
@@ -18,10 +21,19 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic.constants import ENGLISH, LANGUAGE_SLOT
 from nlu_components.input_checks import MAX_READ_CHARS, LanguageCheck, readable, words
 
 INPUT_CHECK = "input_check"
@@ -100,14 +112,48 @@ class InputGuard(GraphComponent):
             message.set(TEXT, read.classified)
             if read.classified != read.text:
                 message.set(READ_TEXT, read.text)
+            other = self.language.detect(read.text)
             check = {
                 "truncated": read.truncated,
                 "no_words": not read.has_words,
-                "other_language": self.language.other_language(read.text),
+                "other_language": other.name if other else None,
+                "language_confident": bool(other and other.confident),
             }
             if any(check.values()):
                 message.set(INPUT_CHECK, check, add_to_output=True)
+            set_language(message, other.name if other else ENGLISH)
         return messages
+
+
+def set_language(message: Message, language: str) -> None:
+    """The message's `patient_language` entity, replacing any earlier one."""
+    entities = [
+        entity
+        for entity in message.get(ENTITIES) or []
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) != LANGUAGE_SLOT
+    ]
+    entities.append(
+        {
+            ENTITY_ATTRIBUTE_TYPE: LANGUAGE_SLOT,
+            ENTITY_ATTRIBUTE_VALUE: language,
+            ENTITY_ATTRIBUTE_START: 0,
+            ENTITY_ATTRIBUTE_END: 0,
+            EXTRACTOR: InputGuard.__name__,
+        }
+    )
+    message.set(ENTITIES, entities, add_to_output=True)
+
+
+def message_language(message: Message) -> str:
+    """The language the input guard (or the urgent check) set on the message."""
+    return next(
+        (
+            str(entity.get(ENTITY_ATTRIBUTE_VALUE))
+            for entity in message.get(ENTITIES) or []
+            if entity.get(ENTITY_ATTRIBUTE_TYPE) == LANGUAGE_SLOT
+        ),
+        ENGLISH,
+    )
 
 
 def restore_read_text(message: Message) -> None:

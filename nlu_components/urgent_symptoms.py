@@ -13,10 +13,17 @@ stopped bleeding straight away"), or on what the check asks about ("most moistur
 make my face sting", sensitive skin, told as the answer to the check), or on a reply that
 opens with a no ("not really, i use normal stuff and it's fine"), it was a false alarm: such a message is read as the
 classifier's next intent, before the domain gate and the answerability check see it.
+
+A message in Spanish is read with the Spanish red flags (knowledge/red_flags_es.yml), and
+only with them: "sin pus" is negated there, not in English. A message the input guard
+took for English is read with the English ones and then the Spanish ones, so a short
+Spanish message the language check missed ("tengo fiebre") is still urgent, and its reply
+in Spanish. DIET, trained on English, is not trusted to call a message in another language
+urgent: only a red flag makes it so.
 """
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -31,12 +38,46 @@ from rasa.shared.nlu.training_data.message import Message
 
 from clinic.contraindication_rules import load_rules
 from clinic.extraction import default_extractor
-from clinic.red_flags import default_matcher
+from clinic.constants import ENGLISH
+from clinic.red_flags import RED_FLAG_FILES, RedFlagMatcher, default_matcher
 from clinic.screening import NO, statement_verdict, yes_no_unsure
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
-from nlu_components.input_guard import READ_TEXT, restore_read_text
+from nlu_components.input_guard import (
+    READ_TEXT,
+    message_language,
+    restore_read_text,
+    set_language,
+)
 from nlu_components.intent_ranking import demote, put_first
+
+
+def matchers_for(language: str) -> List[Tuple[str, RedFlagMatcher]]:
+    """The red-flag matchers a message in `language` is read with, each with the language
+    of its replies: a language with its own file alone; English, then the other files;
+    any other language, the English file (a "pus" is a "pus")."""
+    if language in RED_FLAG_FILES and language != ENGLISH:
+        return [(language, default_matcher(language))]
+    if language == ENGLISH:
+        return [(name, default_matcher(name)) for name in RED_FLAG_FILES]
+    return [(language, default_matcher(ENGLISH))]
+
+
+def urgent_in(text: str, language: str, about_the_clinic: bool = True) -> Optional[str]:
+    """The language of the reply when a matcher for `language` finds a red flag, else None.
+
+    What the first matcher read and ruled out ("without any pus") no later one reads again.
+    A later one that finds red flags the first lacks names the message's language: "me
+    sale pus y tengo fiebre", taken for English, has the English "pus" but also "fiebre"."""
+    (first_language, first), *others = matchers_for(language)
+    flags = first.urgent_flags(text, about_the_clinic)
+    if not flags and first.rules_out(text):
+        return None
+    found = {m.text.lower() for m in flags}
+    for other_language, other in others:
+        if {m.text.lower() for m in other.urgent_flags(text, about_the_clinic)} - found:
+            return other_language
+    return first_language if flags else None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -74,6 +115,11 @@ class TrainedUrgentCheck(GraphComponent):
             if intent.get(INTENT_NAME_KEY) != self.intent or not text or text.startswith("/"):
                 continue
             read = message.get(READ_TEXT) or text
+            language = message_language(message)
+            if language != ENGLISH:
+                if urgent_in(read, language) is None:
+                    demote(message, self.intent, self.threshold, self.fallback_intent)
+                continue
             if (
                 not self.matcher.rules_out(read)
                 and not self.tells_a_finding(read)
@@ -109,7 +155,8 @@ class UrgentSymptomClassifier(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.intent = config["intent"]
-        self.matcher = default_matcher()
+        for language in RED_FLAG_FILES:
+            default_matcher(language)  # at start-up, not on the first patient's message
 
     @classmethod
     def create(
@@ -126,13 +173,15 @@ class UrgentSymptomClassifier(GraphComponent):
             restore_read_text(message)  # a long message's intent came from its first sentence
             text = message.get(TEXT)
             # Button payloads ("/affirm") are not symptoms.
-            if (
-                not text
-                or text.startswith("/")
-                or not self.matcher.is_urgent(
-                    text, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)
-                )
-            ):
+            if not text or text.startswith("/"):
                 continue
+            language = message_language(message)
+            reply_language = urgent_in(
+                text, language, about_the_clinic=not message.get(OUT_OF_DOMAIN_KEY, False)
+            )
+            if reply_language is None:
+                continue
+            if reply_language != language:
+                set_language(message, reply_language)
             put_first(message, self.intent)
         return messages

@@ -59,6 +59,7 @@ class ClinicRulePolicy(RulePolicy):
             "quiet_failures": [],
             "fallback_slots": {},
             "public_payloads": [],
+            "reply_languages": [],
         }
 
     def settings(self, domain: Domain) -> Settings:

@@ -11,7 +11,9 @@ A turn is everything after the patient's latest message. In order:
    urgent reply comes before anything else).
 3. Input the assistant cannot read gets a clear reply instead of a guess: a typed `/intent`
    that is not the payload of a button the bot offered, a message without words, a message
-   in another language.
+   in another language (not an urgent one: the urgent reply comes first, in Spanish for a
+   Spanish message). In a language whose fixed replies the domain has (Spanish), the
+   reply is that one's; in another the language model is sure of, a reply naming it.
 4. Otherwise the rules decide, on the conversation with the notes of this turn hidden, so
    that every rule applies as if the notes were not there.
 5. When the turn would end, the notes that come after the answer: that a long message was
@@ -63,6 +65,11 @@ class Settings:
     public_payloads: FrozenSet[str] = frozenset()
     # The reply when the conversation can't be read or stored; "" turns the check off.
     records_unavailable: str = ""
+    # The reply to another language that names it ("It looks like you wrote in French");
+    # "" gives `other_language` to every language.
+    other_language_named: str = ""
+    # Languages whose own variation of `other_language` the domain has (Spanish).
+    reply_languages: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -225,8 +232,12 @@ def input_problem(steps: Sequence[Step], user: Step, settings: Settings) -> Opti
         return None if text in accepted else settings.typed_command
     if user.input_check.get("no_words") or not text:
         return settings.no_words
-    if user.input_check.get("other_language"):
-        return settings.other_language
+    language = user.input_check.get("other_language")
+    if language and user.name != settings.urgent_intent:
+        named = user.input_check.get("language_confident") and settings.other_language_named
+        if language in settings.reply_languages or not named:
+            return settings.other_language
+        return settings.other_language_named
     return None
 
 
@@ -251,4 +262,6 @@ def settings_from_config(config: Dict[str, object], custom_actions: FrozenSet[st
         fallback_slots=fallback,
         public_payloads=frozenset(config.get("public_payloads") or []),
         records_unavailable=str(responses.get("records_unavailable") or ""),
+        other_language_named=str(responses.get("other_language_named") or ""),
+        reply_languages=frozenset(config.get("reply_languages") or []),
     )

@@ -1,5 +1,7 @@
 """What an SMS can carry in GSM-7: the tests check every SMS reply against it (replies are
-written GSM-7 at build time, so the channel itself never needs the table)."""
+written GSM-7 at build time, so the channel itself never needs the table). Spanish replies
+are the exception: correct Spanish needs á í ó ú, which GSM-7 lacks (é ñ ü ¿ ¡ it has), so
+they go as UCS-2, still within the same 320 characters."""
 
 from typing import List
 
@@ -19,3 +21,7 @@ GSM7 = frozenset(GSM7_BASIC + GSM7_EXTENSION)
 def non_gsm7(text: str) -> List[str]:
     """The characters of `text` an SMS cannot carry in GSM-7."""
     return sorted({char for char in text if char not in GSM7})
+
+
+# The letters outside GSM-7 a Spanish reply may use (it is then sent as UCS-2).
+SPANISH_UCS2 = frozenset("áíóúÁÍÓÚ")

@@ -51,7 +51,11 @@ def test_slots_are_named_for_the_domain() -> None:
         "clinic_emergency_number": "999",
         "clinic_privacy_url": "https://example.org/privacy",
         "clinic_retention_days": "30",
+        # Without a Spanish wording, the Spanish replies show the English one.
+        "clinic_opening_hours_es": "Mon-Fri 9-5",
     }
+    spanish = parse_clinic_config(with_clinic(opening_hours_es="lunes a viernes de 9 a 17 h"))
+    assert spanish.as_slots()["clinic_opening_hours_es"] == "lunes a viernes de 9 a 17 h"
 
 
 def test_an_unquoted_emergency_number_is_accepted() -> None:
@@ -66,6 +70,7 @@ def test_an_unquoted_emergency_number_is_accepted() -> None:
         (with_clinic(booking_url="example.org/book"), "'booking_url' has an invalid value"),
         (with_clinic(emergency_number="nine-one-one"), "'emergency_number' has an invalid value"),
         (with_clinic(opening_hours=None), "'opening_hours' is missing or empty"),
+        (with_clinic(opening_hours_es=" "), "'opening_hours_es' is missing or empty"),
         (with_clinic(emergency=True), "unknown key 'emergency'"),
         (with_clinic(name=["a", "b"]), "'name' must be text"),
         (with_clinic(time_zone=None), "'time_zone' is missing"),

@@ -43,6 +43,7 @@ EXEMPT = {
     "utter_typed_command",
     "utter_no_words",
     "utter_english_only",
+    "utter_english_only_named",
     "utter_actions_unavailable",
     "utter_records_unavailable",
     "utter_capabilities",

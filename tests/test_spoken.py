@@ -4,6 +4,7 @@ import pytest
 
 from clinic.clinic_config import load_clinic_config, parse_clinic_config
 from clinic.spoken import (
+    PHONE_LINE_PHRASES,
     VoiceTextsError,
     dial_number,
     digit_by_digit,
@@ -13,6 +14,7 @@ from clinic.spoken import (
     said_aloud,
     spoken_hours,
     spoken_slots,
+    spoken_slots_es,
     voice_problems,
 )
 
@@ -37,6 +39,14 @@ def test_phone_numbers_are_said_digit_by_digit_in_their_groups() -> None:
     assert (
         digit_by_digit("(020) 7946-0000")
         == "zero two zero, seven nine four six, zero zero zero zero"
+    )
+
+
+def test_numbers_said_in_spanish() -> None:
+    assert digit_by_digit("911", spanish=True) == "nueve uno uno"
+    assert (
+        digit_by_digit("+1 555 010 2040", spanish=True)
+        == "más uno, cinco cinco cinco, cero uno cero, dos cero cuatro cero"
     )
 
 
@@ -72,6 +82,35 @@ def test_the_clinics_details_as_the_phone_line_says_them() -> None:
     assert slots["clinic_retention_days"] == "thirty"
     assert slots["clinic_booking_url"] == "our website"
     assert all(not voice_problems(value) for value in slots.values())
+    # The Spanish text replies' hours are written with digits: never a spoken slot.
+    assert "clinic_opening_hours_es" not in slots
+
+
+def test_the_clinics_details_as_the_spanish_replies_say_them() -> None:
+    slots = spoken_slots_es(CLINIC)
+    assert slots["clinic_emergency_number"] == "nueve uno uno"
+    assert slots["clinic_phone"].startswith("más uno, cinco cinco cinco")
+    assert slots["clinic_privacy_url"] == "nuestra web"
+    assert "clinic_opening_hours" not in slots and "clinic_opening_hours_es" not in slots
+    assert all(not voice_problems(value) for value in slots.values())
+
+
+def test_a_spanish_voice_text_that_breaks_the_rules_stops_the_build() -> None:
+    raw = {
+        "responses": {"utter_x": "Hello."},
+        "phone_line": {key: "Fine." for key in PHONE_LINE_PHRASES},
+        "responses_es": {
+            "utter_urgent": "Llame al {clinic_emergency_number}.",
+            "utter_disclaimer": "Horario: {clinic_opening_hours}.",
+            "utter_english_only": "Llame al 911.",
+        },
+    }
+    with pytest.raises(VoiceTextsError) as error:
+        parse_voice_texts(raw, CLINIC)
+    message = str(error.value)
+    assert "responses_es.utter_disclaimer: a clinic detail left unfilled" in message
+    assert "responses_es.utter_english_only: digits" in message
+    assert "utter_urgent" not in message
 
 
 def test_an_answer_is_cut_to_its_first_two_sentences() -> None:

@@ -33,6 +33,8 @@ SETTINGS = Settings(
     fallback_slots={"action_assess_statement": ("personal_verdict", False)},
     public_payloads=frozenset({"/greet"}),
     records_unavailable="utter_records_unavailable",
+    other_language_named="utter_english_only_named",
+    reply_languages=frozenset({"Spanish"}),
 )
 
 
@@ -254,6 +256,35 @@ def test_empty_and_foreign_messages_get_their_replies_after_the_disclaimer() -> 
         ).action
         == "utter_disclaimer"
     )
+
+
+def test_another_language_is_named_when_the_model_is_sure_and_spanish_has_its_own_reply() -> None:
+    for check, reply in (
+        ({"other_language": "French", "language_confident": True}, "utter_english_only_named"),
+        ({"other_language": "French", "language_confident": False}, "utter_english_only"),
+        ({"other_language": "non-Latin script"}, "utter_english_only"),
+        # Spanish has its own variation of the reply (the patient_language slot picks it).
+        ({"other_language": "Spanish", "language_confident": True}, "utter_english_only"),
+    ):
+        steps = answered("greet", "utter_disclaimer") + [
+            user("nlu_fallback", **check),
+            action("action_extract_slots"),
+        ]
+        assert plan_turn(steps, SETTINGS, None) == Plan(action=reply), check
+
+
+def test_an_urgent_message_in_another_language_gets_the_rules_urgent_reply() -> None:
+    steps = answered("greet", "utter_disclaimer") + [
+        user("urgent_symptom", other_language="Spanish", language_confident=True),
+        action("action_extract_slots"),
+    ]
+    assert plan_turn(steps, SETTINGS, "screening_form") == Plan()
+    first = [
+        action("action_listen"),
+        user("urgent_symptom", other_language="Spanish"),
+        action("action_extract_slots"),
+    ]
+    assert plan_turn(first, SETTINGS, None) == Plan()
 
 
 def test_a_failed_action_gets_the_unavailable_reply_and_closes_the_form() -> None:

@@ -35,15 +35,21 @@ class Heard:
     status: int
     body: str
     said: List[str]  # every <Say>, in order
+    voices: List[Tuple[Optional[str], Optional[str]]]  # each <Say>'s voice and language
     gather: Optional[ElementTree.Element]
     dialled: Optional[str]
     hung_up: bool
 
 
-def voice_variant(response: str) -> str:
-    """The phone line's text of a response, as the built domain has it."""
+def voice_variant(response: str, spanish: bool = False) -> str:
+    """The phone line's text of a response (or of its Spanish variation), as the built
+    domain has it."""
     domain = yaml.safe_load((PROJECT_ROOT / "build/domain/domain.yml").read_text(encoding="utf-8"))
-    [variant] = [v for v in domain["responses"][response] if v.get("channel") == "twilio_voice"]
+    [variant] = [
+        v
+        for v in domain["responses"][response]
+        if v.get("channel") == "twilio_voice" and bool(v.get("condition")) == spanish
+    ]
     return str(variant["text"])
 
 
@@ -69,7 +75,7 @@ def post(
 
 def heard(status: int, body: str) -> Heard:
     if status != 200:
-        return Heard(status, body, [], None, None, False)
+        return Heard(status, body, [], [], None, None, False)
     root = ElementTree.fromstring(body)
     assert root.tag == "Response", body
     dial = root.find("Dial")
@@ -77,6 +83,7 @@ def heard(status: int, body: str) -> Heard:
         status,
         body,
         [" ".join((say.text or "").split()) for say in root.iter("Say")],
+        [(say.get("voice"), say.get("language")) for say in root.iter("Say")],
         root.find("Gather"),
         (dial.text or "").strip() if dial is not None else None,
         root.find("Hangup") is not None,
@@ -221,6 +228,48 @@ def test_urgent_as_the_very_first_words_still_come_first(servers: Servers) -> No
     call = Call(servers)
     answer = call.say("my lips are swelling up since the treatment")
     assert answer.said and "nine one one" in sentences(answer.said[0])[0]
+
+
+ENGLISH_VOICE = ("Polly.Joanna", "en-US")
+SPANISH_VOICE = ("Polly.Lupe", "es-US")
+
+
+def test_urgent_symptoms_in_spanish_are_said_in_spanish_emergency_number_first(
+    servers: Servers,
+) -> None:
+    call = Call(servers)
+    call.ring()
+    answer = call.say("me sale pus de la cara y tengo fiebre desde ayer")
+    assert answer.said[0] == voice_variant("utter_urgent", spanish=True)
+    assert sentences(answer.said[0])[0] == (
+        "Si parece una emergencia, cuelgue y llame ahora al nueve uno uno."
+    )
+    assert "más uno, cinco cinco cinco, cero uno cero" in answer.said[0]
+    assert answer.voices[0] == SPANISH_VOICE
+    assert ("urgent", "twilio_voice") in staff_alerts(servers, call.caller)
+
+
+def test_a_spanish_question_is_told_in_spanish_to_say_persona(
+    servers: Servers, clock: Clock
+) -> None:
+    clock(OPEN)
+    call = Call(servers)
+    greeting = call.ring()
+    assert set(greeting.voices) == {ENGLISH_VOICE}
+    answer = call.say("¿Cuántas sesiones de microneedling necesito para las cicatrices?")
+    spanish = voice_variant("utter_english_only", spanish=True)
+    assert spanish in answer.said
+    assert answer.voices[answer.said.index(spanish)] == SPANISH_VOICE
+    assert "«persona»" in spanish and "nueve uno uno" in spanish
+    # The line listens in its own language; «persona» is read as the request for a person.
+    assert answer.gather is not None and answer.gather.get("language") == "en-US"
+    put_through = call.say("Persona.")
+    assert put_through.dialled == dial_number(CLINIC.phone)
+    # An English question afterwards is answered in English, by the English voice.
+    again = Call(servers, call.caller)
+    english = again.say("What is microneedling?")
+    assert english.said == [voice_variant("utter_what_is")]
+    assert english.voices == [ENGLISH_VOICE]
 
 
 def test_the_check_by_voice_yes_and_no_are_the_buttons(servers: Servers) -> None:

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import wave
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import pytest
 import yaml
@@ -19,18 +19,27 @@ MAX_SECONDS = 20.0
 WORDS_PER_MINUTE = "175"
 
 
-def spoken_texts(out: Path) -> List[str]:
+# espeak-ng's voice for a variation said in Spanish (its `custom: spoken_language: es`).
+ESPEAK_VOICES = {None: "en-us", "es": "es-419"}
+Spoken = Tuple[str, str]  # the text and espeak-ng's voice
+
+
+def spoken_texts(out: Path) -> List[Spoken]:
     texts = []
     for path in sorted(out.glob("*.yml")):
         responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses", {})
         for variations in responses.values():
-            texts.extend(v["text"] for v in variations if v.get("channel") == VOICE_CHANNEL)
+            texts.extend(
+                (v["text"], ESPEAK_VOICES[(v.get("custom") or {}).get("spoken_language")])
+                for v in variations
+                if v.get("channel") == VOICE_CHANNEL
+            )
     return texts
 
 
-def seconds_of_speech(text: str, wav: Path) -> float:
+def seconds_of_speech(text: str, wav: Path, voice: str = "en-us") -> float:
     subprocess.run(
-        [ESPEAK, "-v", "en-us", "-s", WORDS_PER_MINUTE, "-w", str(wav), text],
+        [ESPEAK, "-v", voice, "-s", WORDS_PER_MINUTE, "-w", str(wav), text],
         check=True,
         capture_output=True,
         timeout=60,
@@ -40,16 +49,19 @@ def seconds_of_speech(text: str, wav: Path) -> float:
 
 
 @pytest.fixture(scope="module")
-def texts(tmp_path_factory: pytest.TempPathFactory) -> List[str]:
+def texts(tmp_path_factory: pytest.TempPathFactory) -> List[Spoken]:
     assert Path(ESPEAK).exists(), "espeak-ng is missing: run `make speech` (Debian's espeak-ng)"
     return spoken_texts(build_domain(tmp_path_factory.mktemp("domain")))
 
 
 def test_every_spoken_variant_is_said_in_under_twenty_seconds(
-    texts: List[str], tmp_path: Path
+    texts: List[Spoken], tmp_path: Path
 ) -> None:
     assert len(texts) > 40
-    durations = {text: seconds_of_speech(text, tmp_path / "said.wav") for text in texts}
+    assert any(voice == "es-419" for _, voice in texts)  # the Spanish ones in Spanish
+    durations = {
+        text: seconds_of_speech(text, tmp_path / "said.wav", voice) for text, voice in texts
+    }
     too_long = {text: round(s, 1) for text, s in durations.items() if s >= MAX_SECONDS}
     assert not too_long
     assert all(s > 0.5 for s in durations.values())  # something was said

@@ -58,11 +58,47 @@ def test_the_article_answers_say_their_first_sentences_in_the_articles_words(
 
 
 def test_the_urgent_reply_says_the_emergency_number_first(responses: Dict[str, Any]) -> None:
-    [urgent] = spoken(responses[URGENT_RESPONSE])
-    first = sentences(urgent["text"])[0]
-    assert digit_by_digit(CLINIC.emergency_number) in first  # "nine one one"
-    assert CLINIC.emergency_number not in urgent["text"]
-    assert digit_by_digit(CLINIC.phone) in urgent["text"]
+    [urgent, urgent_es] = spoken(responses[URGENT_RESPONSE])
+    for variation, spanish in ((urgent, False), (urgent_es, True)):
+        first = sentences(variation["text"])[0]
+        # "nine one one", "nueve uno uno"
+        assert digit_by_digit(CLINIC.emergency_number, spanish) in first
+        assert CLINIC.emergency_number not in variation["text"]
+        assert digit_by_digit(CLINIC.phone, spanish) in variation["text"]
+    assert urgent_es["custom"] == {"spoken_language": "es"}
+    assert "custom" not in urgent
+
+
+def test_the_spanish_variations_are_said_in_spanish(responses: Dict[str, Any]) -> None:
+    """Each Spanish variation has a spoken Spanish one, marked for the Spanish voice."""
+    found = 0
+    for name, variations in responses.items():
+        for variation in spoken(variations):
+            if variation.get("condition") == build.SPANISH_CONDITION:
+                found += 1
+                assert variation["custom"] == {"spoken_language": "es"}, name
+                assert "our website" not in variation["text"], name
+                assert "nine" not in variation["text"], name
+            else:
+                assert "custom" not in variation, name
+    assert found == 3  # the disclaimer, the English-only reply and the urgent reply
+    [_, english_only] = spoken(responses["utter_english_only"])
+    assert "«persona»" in english_only["text"]
+
+
+def test_a_spanish_variation_without_a_spoken_spanish_text_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    domain = yaml.safe_load((build.PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain["responses"]["utter_goodbye"].append(
+        {"condition": build.SPANISH_CONDITION, "text": "¡Adiós, cuídese!"}
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "domain.yml").write_text(yaml.safe_dump(domain), encoding="utf-8")
+    monkeypatch.setattr(build, "PROJECT_ROOT", project)
+    with pytest.raises(VoiceTextsError, match="utter_goodbye has a Spanish variation"):
+        build.build_domain(tmp_path / "out")
 
 
 def test_the_greeting_offers_a_person(responses: Dict[str, Any]) -> None:

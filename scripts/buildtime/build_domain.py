@@ -18,6 +18,9 @@ the screening's questions as a response.
   sentence; every other response its text in `knowledge/voice.yml`. Clinic details are
   written in as words ("nine one one"), buttons become the words to say ("yes", "no"), and
   a text that breaks the phone line's rules (clinic/spoken.py) stops the build.
+- With the clinic's reviewed Spanish translation (`knowledge/answers_es.yml`, absent by
+  default; clinic/translations.py), each translated answer gets a Spanish variation and the
+  Spanish "I answer in English" reply offers those topics as buttons.
 """
 
 import sys
@@ -38,7 +41,7 @@ from clinic.answerability import (
 from clinic.answers import AnswersError, load_answers, with_article_answers
 from clinic.article import sentences
 from clinic.clinic_config import CLINIC_CONFIG_PATH, ClinicConfigError, load_clinic_config
-from clinic.constants import CANNOT_ANSWER_RESPONSE, VOICE_CHANNEL
+from clinic.constants import CANNOT_ANSWER_RESPONSE, LANGUAGE_SLOT, SPANISH, VOICE_CHANNEL
 from clinic.contraindication_rules import CONSENT, RULES_PATH, Rules, RulesError, load_rules
 from clinic.spoken import (
     CONSENT_KEY,
@@ -49,7 +52,14 @@ from clinic.spoken import (
     first_sentences,
     load_voice_texts,
     spoken_slots,
+    spoken_slots_es,
     voice_problems,
+)
+from clinic.translations import (
+    ANSWERS_ES_PATH,
+    TranslationsError,
+    load_translations,
+    with_translations,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -86,11 +96,18 @@ CONSENT_BUTTONS = [
 ]
 
 
+# The condition of the Spanish variations (the patient_language slot set by the input guard).
+SPANISH_CONDITION = [{"type": "slot", "name": LANGUAGE_SLOT, "value": SPANISH}]
+# What tells channels/twilio_voice.py to say a variation in Spanish.
+SPANISH_SPOKEN = {"spoken_language": "es"}
+
+
 def voice_variant(
     text: str,
     slots: Dict[str, str],
     condition: Any = None,
     buttons: Any = None,
+    custom: Any = None,
 ) -> Dict[str, Any]:
     """A `channel: twilio_voice` variation: the clinic's details said as words, and the
     buttons as the words a caller says ("Yes, go on" -> "yes")."""
@@ -104,14 +121,21 @@ def voice_variant(
             {"title": str(b["title"]).split(",")[0].strip().lower(), "payload": b["payload"]}
             for b in buttons
         ]
+    if custom:
+        variation["custom"] = dict(custom)
     return variation
 
 
 def with_voice_variants(
-    responses: Dict[str, List[Dict[str, Any]]], texts: VoiceTexts, slots: Dict[str, str]
+    responses: Dict[str, List[Dict[str, Any]]],
+    texts: VoiceTexts,
+    slots: Dict[str, str],
+    slots_es: Dict[str, str],
 ) -> Dict[str, List[Dict[str, Any]]]:
     """domain.yml's responses (and the article's answers) with their phone-line variation
-    added: the article's answers their first sentences, the others knowledge/voice.yml's text."""
+    added: the article's answers their first sentences, the others knowledge/voice.yml's text;
+    a Spanish variation gets a Spanish one (`responses_es:`, or the reviewed translation's
+    first sentences), said by a Spanish voice."""
     missing = sorted(set(responses) - set(texts.responses) - set(load_answers()))
     if missing:
         raise VoiceTextsError(
@@ -127,7 +151,26 @@ def with_voice_variants(
         # Answers (yes, no) are said as choices; a menu of topics ("/ask_pain") is said in
         # the voice text's words instead: nine choices are too many to listen to.
         answers = [b for b in default.get("buttons") or [] if not str(b["payload"]).startswith("/")]
-        built[name] = [*variations, voice_variant(text, slots, buttons=answers)]
+        spanish = [
+            v
+            for v in variations
+            if v.get("condition") == SPANISH_CONDITION and not v.get("channel")
+        ]
+        voiced = [voice_variant(text, slots, buttons=answers)]
+        for variation in spanish:
+            if name in texts.responses_es:
+                text_es = texts.responses_es[name]
+            elif name in texts.responses:
+                raise VoiceTextsError(
+                    f"{VOICE_PATH.name}: {name} has a Spanish variation but no spoken Spanish "
+                    "text (add it under responses_es:)"
+                )
+            else:  # a reviewed translation of an article answer: its first sentences
+                text_es = first_sentences(variation["text"])
+            voiced.append(
+                voice_variant(text_es, slots_es, SPANISH_CONDITION, custom=SPANISH_SPOKEN)
+            )
+        built[name] = [*variations, *voiced]
     return built
 
 
@@ -171,7 +214,7 @@ def screening_domain(rules: Rules, voice: Any = None) -> Dict[str, Any]:
         for key, question in rules.questions.items()
     ]
     if voice is not None:
-        texts, slots = voice
+        texts, slots = voice[0], voice[1]
         consent_condition = [{"type": "slot", "name": QUESTION_SLOT, "value": CONSENT}]
         variations.append(
             voice_variant(texts.responses[CONSENT_KEY], slots, consent_condition, CONSENT_BUTTONS)
@@ -275,15 +318,24 @@ def build_domain(
     config_path: Path = CLINIC_CONFIG_PATH,
     rules_path: Path = RULES_PATH,
     answerability_path: Path = ANSWERABILITY_PATH,
+    answers_es_path: Path = ANSWERS_ES_PATH,
 ) -> Path:
     """Write the assembled domain folder and return it."""
     config = load_clinic_config(config_path)
     rules = load_rules(rules_path)
-    voice = (load_voice_texts(config), spoken_slots(config))
+    voice = (load_voice_texts(config), spoken_slots(config), spoken_slots_es(config))
     # The article's answers (knowledge/answers.yml) built from the article, first.
-    domain = with_article_answers(
-        yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    )
+    written = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain = with_article_answers(written)
+    if answers_es_path.exists():
+        article_answers = set(domain["responses"]) - set(written["responses"])
+        translations = load_translations(answers_es_path, article_answers, domain["intents"])
+        domain["responses"] = with_translations(
+            domain["responses"],
+            translations,
+            [{"type": "slot", "name": LANGUAGE_SLOT, "value": SPANISH}],
+            offered_in=SPANISH_OFFER,
+        )
     answerability = load_answerability(answerability_path, responses=list(domain["responses"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     # utter_cannot_answer is written whole in answerability.yml: Rasa keeps one file's copy.
@@ -323,6 +375,10 @@ def build_domain(
     return out_dir
 
 
+# The reply that offers the translated topics: "I answer in English", in Spanish.
+SPANISH_OFFER = "utter_english_only"
+
+
 def _fragment(domain: Dict[str, Any], source: Path) -> str:
     header = f"# Generated from knowledge/{source.name} by scripts/buildtime/build_domain.py.\n"
     return header + yaml.safe_dump(domain, sort_keys=False, allow_unicode=True)
@@ -347,6 +403,8 @@ if __name__ == "__main__":
         sys.exit(
             f"Cannot start: the phone line's texts (knowledge/voice.yml) are invalid.\n{error}"
         )
+    except TranslationsError as error:
+        sys.exit(f"Cannot start: the reviewed Spanish answers are invalid.\n{error}")
     except AnswersError as error:
         sys.exit(
             f"Cannot start: an article answer (knowledge/answers.yml) cannot be built from the article.\n{error}"
