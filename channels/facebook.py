@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import request_limits
+from clinic.tokens import same_token
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,7 @@ def signed_by_facebook(secret: Text, body: bytes, headers: Any) -> bool:
         if not value.startswith(prefix):
             return False
         expected = hmac.new(secret.encode("utf-8"), body, getattr(hashlib, method)).hexdigest()
-        given = value[len(prefix) :].strip().lower()
-        # As bytes: compare_digest refuses a str with non-ASCII characters.
-        return hmac.compare_digest(
-            expected.encode("ascii"), given.encode("utf-8", "surrogateescape")
-        )
+        return same_token(value[len(prefix) :].strip().lower(), expected)
     return False
 
 

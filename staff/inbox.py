@@ -14,7 +14,6 @@ autoescaping, under a Content-Security-Policy that allows no inline script.
 
 import argparse
 import asyncio
-import hmac
 import logging
 import os
 import secrets
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from clinic.log_privacy import conversation_ref
+from clinic.tokens import same_token
 from staff import accounts, alert_store
 from staff.alert_message import channel_text
 from staff.alert_rules import REASONS
@@ -115,14 +115,6 @@ def html_page(request: web.Request, name: str, status: int = 200, **values: Any)
         signed_in=session, csrf_token=session.csrf_token if session else "", **values
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-def same_token(given: Any, expected: str) -> bool:
-    return (
-        isinstance(given, str)
-        and bool(expected)
-        and hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
-    )
 
 
 def set_cookie(

@@ -9,13 +9,14 @@ arguments inside this process; requests send it as `Authorization: Bearer <token
 `Authorization: Token <token>`), and a token in the query string is refused.
 """
 
-import hmac
 import os
 import sys
 from functools import wraps
 from http import HTTPStatus
 from inspect import isawaitable
 from typing import Any, Callable, List, Mapping, Optional
+
+from clinic.tokens import same_token
 
 TOKEN_IN_URL = (
     "The API token must not be sent in the URL (URLs end up in logs): send it in "
@@ -30,13 +31,6 @@ def header_token(authorization: Optional[str]) -> Optional[str]:
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     return token if scheme.lower() in HEADER_SCHEMES and token else None
-
-
-def same_token(provided: Optional[str], expected: str) -> bool:
-    """Constant-time comparison, so the token cannot be guessed from response times."""
-    return provided is not None and hmac.compare_digest(
-        provided.encode("utf-8"), expected.encode("utf-8")
-    )
 
 
 def rasa_run_argv(arguments: List[str], env: Mapping[str, str]) -> List[str]:
