@@ -135,3 +135,21 @@ def test_a_response_without_a_spoken_text_stops_the_build(
     monkeypatch.setattr(build, "PROJECT_ROOT", project)
     with pytest.raises(VoiceTextsError, match="no spoken text for utter_new_thing"):
         build.build_domain(tmp_path / "out")
+
+
+def test_a_reviewed_translation_is_said_in_spanish_its_first_sentences(tmp_path: Path) -> None:
+    """With the clinic's reviewed translation, a translated answer is said in Spanish: its
+    first sentences, marked for the Spanish voice; untranslated answers keep one variation."""
+    translation = build.PROJECT_ROOT / "tests" / "data" / "answers_es_test.yml"
+    out = build.build_domain(tmp_path / "out", answers_es_path=translation)
+    built = yaml.safe_load((out / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    translated = yaml.safe_load(translation.read_text(encoding="utf-8"))["answers"]
+    for name, answer in translated.items():
+        [english, spanish] = spoken(built[name])
+        assert spanish["condition"] == build.SPANISH_CONDITION
+        assert spanish["custom"] == {"spoken_language": "es"}
+        said = sentences(spanish["text"])
+        assert said == sentences(" ".join(answer["text"].split()))[: len(said)], name
+        assert "custom" not in english
+    untranslated = set(load_answers()) - set(translated)
+    assert untranslated and all(len(spoken(built[name])) == 1 for name in untranslated)
