@@ -31,6 +31,20 @@ def spoken(variations: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [v for v in variations if v.get("channel") == VOICE_CHANNEL]
 
 
+def build_with_variations(
+    added: Dict[str, Dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Build the domain from domain.yml with a variation added to each named response."""
+    domain = yaml.safe_load((build.PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for name, variation in added.items():
+        domain["responses"].setdefault(name, []).append(variation)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "domain.yml").write_text(yaml.safe_dump(domain), encoding="utf-8")
+    monkeypatch.setattr(build, "PROJECT_ROOT", project)
+    return build.build_domain(tmp_path / "out")
+
+
 def test_every_response_and_condition_has_a_spoken_variant(responses: Dict[str, Any]) -> None:
     assert len(responses) > 30
     for name, variations in responses.items():
@@ -89,16 +103,9 @@ def test_the_spanish_variations_are_said_in_spanish(responses: Dict[str, Any]) -
 def test_a_spanish_variation_without_a_spoken_spanish_text_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    domain = yaml.safe_load((build.PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    domain["responses"]["utter_goodbye"].append(
-        {"condition": build.SPANISH_CONDITION, "text": "¡Adiós, cuídese!"}
-    )
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "domain.yml").write_text(yaml.safe_dump(domain), encoding="utf-8")
-    monkeypatch.setattr(build, "PROJECT_ROOT", project)
+    responses = {"utter_goodbye": {"condition": build.SPANISH_CONDITION, "text": "¡Adiós!"}}
     with pytest.raises(VoiceTextsError, match="utter_goodbye has a Spanish variation"):
-        build.build_domain(tmp_path / "out")
+        build_with_variations(responses, tmp_path, monkeypatch)
 
 
 def test_the_greeting_offers_a_person(responses: Dict[str, Any]) -> None:
@@ -127,14 +134,10 @@ def test_buttons_become_the_words_to_say(responses: Dict[str, Any]) -> None:
 def test_a_response_without_a_spoken_text_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    domain = yaml.safe_load((build.PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    domain["responses"]["utter_new_thing"] = [{"text": "Something new."}]
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "domain.yml").write_text(yaml.safe_dump(domain), encoding="utf-8")
-    monkeypatch.setattr(build, "PROJECT_ROOT", project)
     with pytest.raises(VoiceTextsError, match="no spoken text for utter_new_thing"):
-        build.build_domain(tmp_path / "out")
+        build_with_variations(
+            {"utter_new_thing": {"text": "Something new."}}, tmp_path, monkeypatch
+        )
 
 
 def test_a_reviewed_translation_is_said_in_spanish_its_first_sentences(tmp_path: Path) -> None:
