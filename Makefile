@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell test test-unit train validate lint types eval-nlu eval-ood lock clean prune-conversations delete-conversation report web browser staff-account staff-account-disable \
+.PHONY: help install run shell test test-unit train validate lint types eval-nlu eval-ood eval-spanish lock clean prune-conversations delete-conversation report web browser staff-account staff-account-disable \
 	cluster cluster-stop cluster-packages speech bench backup restore prune-backups ops-packages \
 	install-service nginx-config deploy-configs images
 
@@ -29,6 +29,7 @@ help:
 	@echo "make eval-nlu  today's pipeline and the sentence-encoder candidate as served, seeds 1,2,3"
 	@echo "               (docs/nlu_evaluation.md; SEEDS=1,2 CANDIDATES=a,b to change)"
 	@echo "make eval-ood  everyday requests unrelated to the clinic (Banking77): how many get microneedling"
+	@echo "make eval-spanish  a blind set of Spanish messages, urgent and not: what each gets over REST"
 	@echo "make staff-account USER=name  add a staff inbox account (asks for the password)"
 	@echo "make backup    the conversations database and the secrets into var/backups/<UTC time>/ (BACKUP_DIR=...),"
 	@echo "               then delete backups older than retention_days; make restore FROM=<folder> [FORCE=1]"
@@ -231,6 +232,10 @@ eval-nlu: $(VENV)/.installed
 # (tests/data/corpora/), against fresh servers; LIMIT=300 for a quick look.
 eval-ood: $(MODEL) web
 	$(PY) -m scripts.evaluation.eval_out_of_domain $(if $(LIMIT),--limit $(LIMIT))
+
+# Patients who write in Spanish (docs/safety.md): tests/data/spanish_heldout.yml over REST.
+eval-spanish: $(MODEL) web
+	$(PY) -m scripts.evaluation.eval_spanish
 
 # Our assistant against Rasa's starter bot on this machine (docs/benchmark.md). A quiet
 # machine gives figures worth committing; BENCH_QUICK=1 only checks the tool works.

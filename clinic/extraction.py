@@ -180,6 +180,24 @@ _LONG_AGO = {
     "a while ago",
     "ages ago",
     "back in",
+    # knowledge/red_flags_es.yml's HISTORICAL cues of long ago (accents folded)
+    "hace anos",
+    "hace muchos anos",
+    "hace un ano",
+    "hace dos anos",
+    "hace tres anos",
+    "hace varios anos",
+    "hace mucho",
+    "hace mucho tiempo",
+    "el ano pasado",
+    "de nina",
+    "de nino",
+    "de pequena",
+    "de pequeno",
+    "de adolescente",
+    "cuando era joven",
+    "cuando era nina",
+    "cuando era nino",
 }
 # ... unless the patient says it did not go ("it never really went away").
 _NOT_RESOLVED = re.compile(
@@ -218,6 +236,12 @@ def _default_context_rules_path() -> str:
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def alternatives(phrase: str) -> List[str]:
+    """The phrases a term-table entry stands for: "hinchado|hinchada" is either word, so one
+    line says "labios|lengua ... hinchados|hinchada" for each part and each form."""
+    return [part.strip() for part in phrase.split("|") if part.strip()]
 
 
 def fold_accents(text: str) -> str:
@@ -263,8 +287,10 @@ def _fuzzy_vocabulary(synonyms: Mapping[str, Sequence[str]]) -> Dict[str, str]:
     words = {}
     for phrases in synonyms.values():
         for synonym in phrases:
-            if " " not in synonym and len(synonym) >= 6:
-                words[synonym.lower()] = synonym.lower()
+            # A gap entry's words are context, not phrases to correct a typo towards.
+            for word in [] if "..." in synonym else alternatives(synonym):
+                if " " not in word and len(word) >= 6:
+                    words[word.lower()] = word.lower()
     return words
 
 
@@ -338,10 +364,12 @@ class Extractor:
             for synonym in phrases:
                 literal = synonym.lower()
                 if "..." in literal:
-                    before, literal = (part.strip() for part in literal.split("...", 1))
-                    self.gap_labels.setdefault(literal, {}).setdefault(label, set()).add(before)
+                    before, after = (part.strip() for part in literal.split("...", 1))
+                    for literal in alternatives(after):
+                        required = self.gap_labels.setdefault(literal, {}).setdefault(label, set())
+                        required.update(alternatives(before))
                     continue
-                targets.append(TargetRule(literal, label))
+                targets += [TargetRule(literal, label) for literal in alternatives(literal)]
         targets += [TargetRule(literal, _GAP) for literal in self.gap_labels]
         targets += [TargetRule(phrase.lower(), NOT_A_FINDING) for phrase in not_findings]
         matcher.add(targets)

@@ -1,7 +1,10 @@
 """Red flags in Spanish: knowledge/red_flags_es.yml read by the same matcher as the English
 list, with the Spanish negation and context cues of that file."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from clinic.red_flags import SPANISH, RedFlagsError, default_matcher, parse_red_flags
 
@@ -78,3 +81,60 @@ def test_a_file_in_another_language_needs_its_own_cues() -> None:
     )
     assert flags.language == "es"
     assert flags.lay_context == (("sin", "NEGATED_EXISTENCE", "FORWARD"),)
+
+
+DEV_SET = Path(__file__).resolve().parent / "data" / "spanish_dev.yml"
+# The dev set's known misses, and why they are left: each new one fails the test below.
+KNOWN_MISSES = {
+    # The rash is named eight words before where it has spread to (the window is six).
+    "Disculpe, desde el tratamiento de ayer tengo un sarpullido que empezó en la mejilla y "
+    "ahora está en el cuello y los brazos",
+}
+KNOWN_FALSE_ALARMS = {
+    # "¿es normal que ...?" is also how a patient with pus asks: favour recall.
+    "¿es normal que salga pus después? pregunto por si acaso",
+    # "y" ends the scope of "el año pasado": a past reaction told with "y" stays urgent.
+    "el año pasado tuve alergia a una crema y se me hincharon los labios, ¿debo avisarles "
+    "antes de la cita?",
+}
+
+
+def test_the_dev_set_of_patients_messages_is_read_as_it_was_tuned() -> None:
+    """95 urgent and 95 other messages, written blind by helpers and tuned against
+    (tests/data/spanish_dev.yml): urgent ones get the urgent reply, the others do not,
+    apart from the misses named above. Before the tuning, 60 urgent ones were found."""
+    messages = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))
+    matcher = default_matcher(SPANISH)
+    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 95
+    missed = {text for text in messages["urgent"] if not matcher.is_urgent(text)}
+    alarms = {text for text in messages["not_urgent"] if matcher.is_urgent(text)}
+    assert missed <= KNOWN_MISSES, missed - KNOWN_MISSES
+    assert alarms <= KNOWN_FALSE_ALARMS, alarms - KNOWN_FALSE_ALARMS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "se me hincharon los labios y la lengua",
+        "la lengua se me está hinchando",
+        "veo borroso desde la sesión",
+        "me sangra y no se detiene",
+        "me sale un líquido amarillento",
+    ],
+)
+def test_a_line_of_alternatives_names_each_part_and_form(text: str) -> None:
+    """ "a|b ... c|d" in the file: either word before, either word after."""
+    assert default_matcher(SPANISH).is_urgent(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "una amiga tuvo una reacción alérgica",
+        "hace dos años tuve una infección en la piel",
+        "si se me hinchan los labios, ¿debería llamar?",
+        "se siente como una quemadura de sol leve",
+    ],
+)
+def test_other_people_long_ago_and_what_ifs_are_not_urgent(text: str) -> None:
+    assert not default_matcher(SPANISH).is_urgent(text)
