@@ -506,15 +506,20 @@ class Extractor:
         )
 
     def _gap_labels_of(self, entity: Any) -> List[str]:
-        """The labels whose required word stands shortly before this gap target."""
-        window = entity.doc[
-            max(entity.sent.start, entity.start - _WINDOW) : entity.start
-        ].text.lower()
-        return [
-            label
-            for label, words in self.gap_labels.get(entity.text.lower(), {}).items()
-            if any(re.search(rf"\b{re.escape(word)}\b", window) for word in words)
-        ]
+        """The labels whose required word stands shortly before this gap target, or before
+        a shorter gap target it ends with: "toda la cara" wins the match over "cara", but
+        "se me hinchó toda la cara" is still "hinchó ... cara"."""
+        labels: List[str] = []
+        for start in range(entity.start, entity.end):
+            literal = entity.doc[start : entity.end].text.lower()
+            window = entity.doc[max(entity.sent.start, start - _WINDOW) : start].text.lower()
+            labels += [
+                label
+                for label, words in self.gap_labels.get(literal, {}).items()
+                if label not in labels
+                and any(re.search(rf"\b{re.escape(word)}\b", window) for word in words)
+            ]
+        return labels
 
     @staticmethod
     def _chronic_status(entity: Any, status: str, text: str) -> str:

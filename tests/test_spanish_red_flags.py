@@ -84,31 +84,32 @@ def test_a_file_in_another_language_needs_its_own_cues() -> None:
 
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "spanish_dev.yml"
-# The dev set's known misses, and why they are left: each new one fails the test below.
-KNOWN_MISSES = {
-    # The rash is named eight words before where it has spread to (the window is six).
-    "Disculpe, desde el tratamiento de ayer tengo un sarpullido que empezó en la mejilla y "
-    "ahora está en el cuello y los brazos",
-}
+# The dev set's known false alarms, and why they are left: each new one (or any missed
+# urgent message) fails the test below.
 KNOWN_FALSE_ALARMS = {
     # "¿es normal que ...?" is also how a patient with pus asks: favour recall.
     "¿es normal que salga pus después? pregunto por si acaso",
     # "y" ends the scope of "el año pasado": a past reaction told with "y" stays urgent.
     "el año pasado tuve alergia a una crema y se me hincharon los labios, ¿debo avisarles "
     "antes de la cita?",
+    # "urgencias" in a question of its own, after the what-if.
+    "¿Qué pasa si me llega a salir pus? ¿Los llamo o voy a urgencias?",
+    # A year is not read as long ago.
+    "En 2022 me dio urticaria con una crema, ¿lo tengo q avisar?",
 }
 
 
 def test_the_dev_set_of_patients_messages_is_read_as_it_was_tuned() -> None:
-    """95 urgent and 95 other messages, written blind by helpers and tuned against
-    (tests/data/spanish_dev.yml): urgent ones get the urgent reply, the others do not,
-    apart from the misses named above. Before the tuning, 60 urgent ones were found."""
+    """155 urgent and 155 other messages, written blind by helpers and tuned against
+    (tests/data/spanish_dev.yml): every urgent one gets the urgent reply, the others do
+    not, apart from the false alarms named above. Before the tuning, 92 urgent ones were
+    found."""
     messages = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))
     matcher = default_matcher(SPANISH)
-    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 95
-    missed = {text for text in messages["urgent"] if not matcher.is_urgent(text)}
+    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 155
+    missed = [text for text in messages["urgent"] if not matcher.is_urgent(text)]
     alarms = {text for text in messages["not_urgent"] if matcher.is_urgent(text)}
-    assert missed <= KNOWN_MISSES, missed - KNOWN_MISSES
+    assert not missed
     assert alarms <= KNOWN_FALSE_ALARMS, alarms - KNOWN_FALSE_ALARMS
 
 
@@ -120,6 +121,8 @@ def test_the_dev_set_of_patients_messages_is_read_as_it_was_tuned() -> None:
         "veo borroso desde la sesión",
         "me sangra y no se detiene",
         "me sale un líquido amarillento",
+        # "toda la cara" is a longer target than "cara": "hinchó ... cara" still counts.
+        "se me hinchó toda la cara",
     ],
 )
 def test_a_line_of_alternatives_names_each_part_and_form(text: str) -> None:
@@ -134,6 +137,7 @@ def test_a_line_of_alternatives_names_each_part_and_form(text: str) -> None:
         "hace dos años tuve una infección en la piel",
         "si se me hinchan los labios, ¿debería llamar?",
         "se siente como una quemadura de sol leve",
+        "leí que puede dar reacción alérgica, ¿qué tan común es?",
     ],
 )
 def test_other_people_long_ago_and_what_ifs_are_not_urgent(text: str) -> None:
