@@ -96,17 +96,22 @@ KNOWN_FALSE_ALARMS = {
     "¿Qué pasa si me llega a salir pus? ¿Los llamo o voy a urgencias?",
     # A year is not read as long ago.
     "En 2022 me dio urticaria con una crema, ¿lo tengo q avisar?",
+    # "ayer" is past, not long ago, and "hoy estoy perfecta" is not read.
+    "ayer me sentí un poco mareada en la sala de espera pero fue por no desayunar, hoy "
+    "estoy perfecta",
+    # "y" ends the sister's scope; "le" may be the scab's ("le sale un líquido verde").
+    "mi hermana se hizo microneedling y le salieron ampollas, a mí me puede pasar?",
 }
 
 
 def test_the_dev_set_of_patients_messages_is_read_as_it_was_tuned() -> None:
-    """155 urgent and 155 other messages, written blind by helpers and tuned against
+    """215 urgent and 215 other messages, written blind by helpers and tuned against
     (tests/data/spanish_dev.yml): every urgent one gets the urgent reply, the others do
-    not, apart from the false alarms named above. Before the tuning, 92 urgent ones were
+    not, apart from the false alarms named above. Before the tuning, 119 urgent ones were
     found."""
     messages = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))
     matcher = default_matcher(SPANISH)
-    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 155
+    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 215
     missed = [text for text in messages["urgent"] if not matcher.is_urgent(text)]
     alarms = {text for text in messages["not_urgent"] if matcher.is_urgent(text)}
     assert not missed
@@ -138,6 +143,8 @@ def test_a_line_of_alternatives_names_each_part_and_form(text: str) -> None:
         "si se me hinchan los labios, ¿debería llamar?",
         "se siente como una quemadura de sol leve",
         "leí que puede dar reacción alérgica, ¿qué tan común es?",
+        "la vez pasada se me hincharon un poco los labios",
+        "si la piel se pone negra o gris eso es grave verdad?",
     ],
 )
 def test_other_people_long_ago_and_what_ifs_are_not_urgent(text: str) -> None:
