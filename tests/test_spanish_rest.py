@@ -47,6 +47,8 @@ def test_a_spanish_question_gets_the_disclaimer_and_the_english_only_reply_in_sp
     assert "no es consejo médico" in replies[0]
     answer = replies[1]
     assert "solo en inglés" in answer
+    # The emergency number first: an urgent message the Spanish list misses gets this reply.
+    assert answer.startswith(f"Si es una emergencia, llame al {CLINIC.emergency_number}.")
     for detail in (CLINIC.phone, CLINIC.booking_url, CLINIC.emergency_number):
         assert detail in answer
     assert CLINIC.opening_hours_es and CLINIC.opening_hours_es in answer
@@ -110,6 +112,7 @@ def test_by_sms_a_spanish_message_gets_the_spanish_sms_replies(
     ]
     assert all(within_the_sms_rules(reply) for reply in replies), replies
     assert CLINIC.phone in replies[1] and CLINIC.opening_hours_es in replies[1]
+    assert replies[1].startswith(f"Emergencia: llame al {CLINIC.emergency_number}.")
     urgent = text(phone, "no puedo respirar")
     assert urgent == [spanish("utter_urgent", "twilio")] and within_the_sms_rules(urgent[0])
     assert [a[0] for a in alerts(servers, phone)] == ["urgent"]
