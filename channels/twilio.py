@@ -19,7 +19,7 @@ event loop while it sends. This one:
 
 import logging
 import urllib.parse
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple, Union
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -30,7 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from clinic.clinic_config import load_clinic_config
+from clinic.clinic_config import ClinicConfig, load_clinic_config
 from clinic.constants import SMS_CHANNEL, URGENT_RESPONSE, WHATSAPP_PREFIX
 from clinic.log_privacy import conversation_ref
 from channels import request_limits, sms, sms_delivery
@@ -148,6 +148,23 @@ def signed_by_twilio(
         return False
 
 
+def signed_form(
+    validator: RequestValidator, url: Text, request: Request, channel: Text, what: Text
+) -> Union[Dict[str, str], HTTPResponse]:
+    """The webhook's form when Twilio signed it, else the answer to give: 400 for more
+    than MAX_FORM_FIELDS fields, 403 for a missing or wrong signature. `what` names the
+    request in the 400 ("message", "request"). The SMS and the voice webhook share it."""
+    try:
+        form = form_fields(request)
+    except ValueError:
+        logger.warning("%s.rejected reason=too_many_fields", channel)
+        return response.text(f"A Twilio {what} has at most {MAX_FORM_FIELDS} fields.", status=400)
+    if not signed_by_twilio(validator, url, request, form):
+        logger.warning("%s.rejected reason=signature", channel)
+        return response.text("Invalid X-Twilio-Signature.", status=403)
+    return form
+
+
 class TwilioInput(InputChannel):
     """Receives SMS from Twilio's webhook at /webhooks/twilio/webhook."""
 
@@ -200,10 +217,22 @@ class TwilioInput(InputChannel):
         # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
-        self.help_text = sms.help_text(load_clinic_config())
-        # Twilio itself confirms STOP and START by SMS, so the assistant says nothing then.
-        self.stopped_text: Optional[Text] = None
-        self.started_text: Optional[Text] = None
+        self.help_text, self.stopped_text, self.started_text = self.keyword_replies(
+            load_clinic_config()
+        )
+
+    def signed_url(self, request: Request) -> Text:
+        """The URL Twilio signed: the public one set at Twilio, when a proxy changes ours."""
+        return self.webhook_url or request.url
+
+    def signed_by_twilio(self, request: Request, form: Dict[str, str]) -> bool:
+        return signed_by_twilio(self.validator, self.signed_url(request), request, form)
+
+    @classmethod
+    def keyword_replies(cls, clinic: ClinicConfig) -> Tuple[Text, Optional[Text], Optional[Text]]:
+        """The replies to HELP, STOP and START (None: the assistant says nothing). Twilio
+        itself confirms STOP and START by SMS."""
+        return sms.help_text(clinic), None, None
 
     @classmethod
     def sender_address(cls, number: Text) -> Text:
@@ -219,9 +248,6 @@ class TwilioInput(InputChannel):
     def get_output_channel(self) -> TwilioOutput:
         return TwilioOutput(self.sender)
 
-    def signed_by_twilio(self, request: Request, form: Dict[str, str]) -> bool:
-        return signed_by_twilio(self.validator, self.webhook_url or request.url, request, form)
-
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Named by the channel: the WhatsApp subclass registers its own on the same server.
         twilio_webhook = Blueprint(f"custom_{self.name()}_webhook", __name__)
@@ -232,16 +258,10 @@ class TwilioInput(InputChannel):
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            try:
-                form = form_fields(request)
-            except ValueError:
-                logger.warning("%s.rejected reason=too_many_fields", self.name())
-                return response.text(
-                    f"A Twilio message has at most {MAX_FORM_FIELDS} fields.", status=400
-                )
-            if not self.signed_by_twilio(request, form):
-                logger.warning("%s.rejected reason=signature", self.name())
-                return response.text("Invalid X-Twilio-Signature.", status=403)
+            url = self.signed_url(request)
+            form = signed_form(self.validator, url, request, self.name(), "message")
+            if isinstance(form, HTTPResponse):
+                return form
             sender = form.get("From")
             body = form.get("Body")
             if not sender or body is None:

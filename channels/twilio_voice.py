@@ -38,7 +38,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels import request_limits, sms, voice
 from channels.handled_once import handle_once, usable_id
-from channels.twilio import MAX_FORM_FIELDS, form_fields, signed_by_twilio
+from channels.twilio import signed_form
 from clinic.clinic_config import ClinicConfig, load_clinic_config
 from clinic.constants import VOICE_CHANNEL
 from clinic.log_privacy import conversation_ref
@@ -166,16 +166,10 @@ class TwilioVoiceInput(InputChannel):
 
         @voice_webhook.route("/webhook", methods=["POST"])
         async def call(request: Request) -> HTTPResponse:
-            try:
-                form = form_fields(request)
-            except ValueError:
-                logger.warning("twilio_voice.rejected reason=too_many_fields")
-                return response.text(
-                    f"A Twilio request has at most {MAX_FORM_FIELDS} fields.", status=400
-                )
-            if not signed_by_twilio(self.validator, self._signed_url(request), request, form):
-                logger.warning("twilio_voice.rejected reason=signature")
-                return response.text("Invalid X-Twilio-Signature.", status=403)
+            url = self._signed_url(request)
+            form = signed_form(self.validator, url, request, self.name(), "request")
+            if isinstance(form, HTTPResponse):
+                return form
             caller = form.get("From")
             if not caller:
                 return response.text("A Twilio call needs From.", status=400)

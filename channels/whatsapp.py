@@ -18,12 +18,12 @@ channel's. What differs:
 - a message whose From is not a WhatsApp address gets 400: its reply could not be sent.
 """
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
-from clinic.clinic_config import load_clinic_config
+from clinic.clinic_config import ClinicConfig
 from clinic.constants import WHATSAPP_CHANNEL
-from channels import sms, sms_delivery
-from channels.twilio import DEFAULT_API_BASE_URL, TwilioInput, TwilioOutput
+from channels import sms
+from channels.twilio import TwilioInput, TwilioOutput
 
 
 class WhatsAppOutput(TwilioOutput):
@@ -46,20 +46,15 @@ class WhatsAppInput(TwilioInput):
     def name(cls) -> Text:
         return WHATSAPP_CHANNEL
 
-    def __init__(
-        self,
-        account_sid: Text,
-        auth_token: Text,
-        twilio_number: Text,
-        api_base_url: Text = DEFAULT_API_BASE_URL,
-        webhook_url: Optional[Text] = None,
-        policy: Optional[sms_delivery.RetryPolicy] = None,
-    ) -> None:
-        super().__init__(account_sid, auth_token, twilio_number, api_base_url, webhook_url, policy)
-        clinic = load_clinic_config()
-        self.help_text = sms.help_text(clinic, verb="Send")
-        self.stopped_text = sms.whatsapp_stopped_text(clinic)
-        self.started_text = sms.whatsapp_started_text(clinic)
+    @classmethod
+    def keyword_replies(cls, clinic: ClinicConfig) -> Tuple[Text, Optional[Text], Optional[Text]]:
+        """HELP as by SMS ("Send ..."); STOP and START confirmed by the assistant: Twilio's
+        opt-out replies cover SMS numbers only."""
+        return (
+            sms.help_text(clinic, verb="Send"),
+            sms.whatsapp_stopped_text(clinic),
+            sms.whatsapp_started_text(clinic),
+        )
 
     @classmethod
     def sender_address(cls, number: Text) -> Text:
