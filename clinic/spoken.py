@@ -207,8 +207,8 @@ def parse_voice_texts(raw: Any, clinic: ClinicConfig, source: str = "voice texts
     if not isinstance(raw, dict):
         raise VoiceTextsError(f"{source}: expected 'responses:' and 'phone_line:' sections.")
     problems: List[str] = []
-    slots = {"responses": spoken_slots(clinic), "phone_line": spoken_slots(clinic)}
-    slots["responses_es"] = spoken_slots_es(clinic)
+    english = spoken_slots(clinic)
+    slots = {"responses": english, "phone_line": english, "responses_es": spoken_slots_es(clinic)}
     sections: Dict[str, Dict[str, str]] = {}
     for section in ("responses", "phone_line", "responses_es"):
         entries = raw.get(section, {} if section == "responses_es" else None)

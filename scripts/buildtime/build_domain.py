@@ -333,7 +333,7 @@ def build_domain(
         domain["responses"] = with_translations(
             domain["responses"],
             translations,
-            [{"type": "slot", "name": LANGUAGE_SLOT, "value": SPANISH}],
+            SPANISH_CONDITION,
             offered_in=SPANISH_OFFER,
         )
     answerability = load_answerability(answerability_path, responses=list(domain["responses"]))
