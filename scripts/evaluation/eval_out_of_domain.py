@@ -30,6 +30,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 import aiohttp
 import sqlalchemy as sa
 
+from clinic.constants import LANGUAGE_SLOT
 from scripts.bench.handoff_load import REQUEST_TIMEOUT_S, Sent, first_message, fresh_servers
 from scripts.ops.serve import Servers
 from scripts.ops.settings import DEFAULT_MODEL, PROJECT_ROOT
@@ -114,6 +115,8 @@ class QueryOutcome:
     replies: List[str] = field(default_factory=list)
     outcome: Optional[str] = None
     kind: str = NO_REPLY
+    # The language the input guard gave the message (the patient_language slot), if any.
+    language: str = ""
 
 
 def load_corpus(path: Path = CORPUS) -> List[Tuple[str, str]]:
@@ -160,6 +163,8 @@ def read_turn(turn: QueryOutcome, events: Iterable[Mapping[str, Any]]) -> None:
             turn.replies.append(str(event.get("name")))
         elif kind == "slot" and event.get("name") == "screening_outcome" and event.get("value"):
             turn.outcome = str(event["value"])
+        elif kind == "slot" and event.get("name") == LANGUAGE_SLOT and not turn.language:
+            turn.language = str(event.get("value") or "")
     if not turn.error:
         turn.kind = classify(turn.replies, turn.outcome) if seen_user else NO_REPLY
 

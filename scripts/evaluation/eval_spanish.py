@@ -15,13 +15,13 @@ import json
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import yaml
 
-from clinic.constants import LANGUAGE_SLOT, SPANISH
+from clinic.constants import SPANISH
 from scripts.bench.handoff_load import fresh_servers
-from scripts.evaluation.eval_out_of_domain import URGENT, run_turns, stored_events
+from scripts.evaluation.eval_out_of_domain import URGENT, run_turns
 from scripts.ops.settings import DEFAULT_MODEL, PROJECT_ROOT
 
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "spanish_heldout.yml"
@@ -29,26 +29,15 @@ RESULT_PATH = PROJECT_ROOT / "var" / "test-results" / "spanish.json"
 CATEGORIES = ("urgent", "not_urgent")
 
 
-def first_turn_language(events: List[Dict[str, Any]]) -> str:
-    """The language the guard gave the conversation's first message ("" when none)."""
-    for event in events:
-        if event.get("event") == "slot" and event.get("name") == LANGUAGE_SLOT:
-            return str(event.get("value") or "")
-    return ""
-
-
 def evaluate(servers: Any, heldout: Path = HELDOUT) -> Dict[str, Any]:
     sets = yaml.safe_load(heldout.read_text(encoding="utf-8"))
     queries = [(text, category) for category in CATEGORIES for text in sets[category]]
     turns = run_turns(servers, queries, concurrency=2)
-    events = stored_events(servers.env["TRACKER_STORE_URL"], [t.conversation_id for t in turns])
     result: Dict[str, Any] = {"set": str(heldout.relative_to(PROJECT_ROOT))}
     for category in CATEGORIES:
         mine = [t for t in turns if t.category == category]
         urgent = [t for t in mine if t.kind == URGENT]
-        spanish = [
-            t for t in mine if first_turn_language(events.get(t.conversation_id, [])) == SPANISH
-        ]
+        spanish = [t for t in mine if t.language == SPANISH]
         missed = [t.text for t in mine if (t.kind == URGENT) != (category == "urgent")]
         result[category] = {
             "messages": len(mine),
