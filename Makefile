@@ -18,7 +18,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help install run shell test test-unit train validate lint types eval-nlu eval-ood eval-spanish lock clean prune-conversations delete-conversation report web browser staff-account staff-account-disable \
 	cluster cluster-stop cluster-packages speech bench backup restore prune-backups ops-packages \
-	install-service nginx-config deploy-configs images
+	install-service nginx-config deploy-configs images disk-space disk-space-images
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant and the clinic page"
@@ -136,7 +136,8 @@ validate: build/domain
 	@$(PY) -m scripts.buildtime.check_validation var/logs/validate.log
 	@echo "Domain, data and config are valid."
 
-test: $(MODEL) web browser speech cluster-packages ops-packages
+# disk-space first: it warns, before anything is written, when the disk is short of space.
+test: disk-space $(MODEL) web browser speech cluster-packages ops-packages
 	@$(MAKE) --no-print-directory validate lint types
 	$(PY) -m pytest tests -q
 	@mkdir -p var/logs
@@ -146,6 +147,13 @@ test: $(MODEL) web browser speech cluster-packages ops-packages
 		|| { cat var/test-results/core/failed_test_stories.yml 2>/dev/null; \
 		     tr '\r' '\n' < var/logs/test-core.log | grep -A 20 WrongPrediction; exit 1; }
 	@grep -m 1 "Correct:" var/logs/test-core.log | sed 's/.*Correct:/Test stories correct:/'
+
+# The machine's python3: this runs before the virtual environment exists (scripts/ops/disk_space.py).
+disk-space:
+	@python3 -m scripts.ops.disk_space test
+
+disk-space-images:
+	@python3 -m scripts.ops.disk_space images
 
 # Privacy: delete conversations older than DAYS (default 30), or one on a patient's request.
 DAYS ?= 30
@@ -197,7 +205,7 @@ ops-packages:
 		apt-get update -qq && apt-get install -y -qq logrotate systemd podman debootstrap runc >/dev/null; }
 
 # The images of deploy/docker/ with podman, on a Debian 12 base made here (scripts/ops/images.py).
-images: $(MODEL) web ops-packages
+images: disk-space-images $(MODEL) web ops-packages
 	@$(PY) -m scripts.ops.images build
 
 # Production on one host (docs/operations.md, scripts/ops/install_service.py): the

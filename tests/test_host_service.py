@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -129,6 +129,15 @@ def test_the_units_restart_on_failure_as_an_unprivileged_user_and_write_only_var
             assert unit[key] == [value], (name, key)
 
 
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    """A folder to install into, deleted when the test ends. An install copies the virtual
+    environment (about 3.7 GB) and pytest keeps its last three runs' folders: left behind,
+    this file's installs took 14.8 GB a run and filled a CI machine's disk."""
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
 def install(root: Path, install_dir: str = "/srv/clinic") -> str:
     done = subprocess.run(
         [
@@ -152,9 +161,9 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_install_into_a_folder_writes_units_env_file_and_log_rotation(tmp_path: Path) -> None:
-    output = install(tmp_path)
-    home = tmp_path / "srv" / "clinic"
+def test_install_into_a_folder_writes_units_env_file_and_log_rotation(root: Path) -> None:
+    output = install(root)
+    home = root / "srv" / "clinic"
     # The project's code and what make run built; never the checkout's var/.
     assert (home / "scripts" / "ops" / "serve_one.py").read_bytes() == (
         PROJECT_ROOT / "scripts" / "ops" / "serve_one.py"
@@ -163,13 +172,13 @@ def test_install_into_a_folder_writes_units_env_file_and_log_rotation(tmp_path: 
     assert (home / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").exists()
     assert {p.name for p in (home / "var").iterdir()} == {"logs"} and mode(home / "var") == 0o700
 
-    env_file = tmp_path / "etc" / "clinic-assistant" / "env"
+    env_file = root / "etc" / "clinic-assistant" / "env"
     assert mode(env_file) == 0o600 and mode(env_file.parent) == 0o700
     env = read_env_file(env_file)
     assert re.fullmatch(r"[0-9a-f]{32}", env["LOG_ID_SALT"])
     assert re.fullmatch(r"[0-9a-f]{64}", env["CONVERSATION_ID_SECRET"])
 
-    units = tmp_path / "etc" / "systemd" / "system"
+    units = root / "etc" / "systemd" / "system"
     for unit in UNITS.iterdir():
         installed = (units / unit.name).read_text()
         assert mode(units / unit.name) == 0o644
@@ -179,10 +188,10 @@ def test_install_into_a_folder_writes_units_env_file_and_log_rotation(tmp_path: 
             assert settings["WorkingDirectory"] == ["/srv/clinic"]
             assert settings["ReadWritePaths"] == ["/srv/clinic/var"]
             assert settings["User"] == [SERVICE_USER]
-    rotation = (tmp_path / "etc" / "logrotate.d" / "clinic-assistant").read_text()
+    rotation = (root / "etc" / "logrotate.d" / "clinic-assistant").read_text()
     assert (
         "\n/srv/clinic/var/logs/*.log {" in rotation
-        and mode(tmp_path / "etc" / "logrotate.d" / "clinic-assistant") == 0o644
+        and mode(root / "etc" / "logrotate.d" / "clinic-assistant") == 0o644
     )
 
     # Into a folder it creates no user and starts nothing: it says what it would run.
@@ -195,28 +204,28 @@ def test_install_into_a_folder_writes_units_env_file_and_log_rotation(tmp_path: 
     assert "\n+ " not in output
 
 
-def test_a_reinstall_keeps_var_and_the_env_files_secrets_and_drops_old_code(tmp_path: Path) -> None:
-    install(tmp_path)
-    home = tmp_path / "srv" / "clinic"
-    env_file = tmp_path / "etc" / "clinic-assistant" / "env"
+def test_a_reinstall_keeps_var_and_the_env_files_secrets_and_drops_old_code(root: Path) -> None:
+    install(root)
+    home = root / "srv" / "clinic"
+    env_file = root / "etc" / "clinic-assistant" / "env"
     secrets = env_file.read_text()
     (home / "var" / "conversations.db").write_text("kept")
     (home / "scripts" / "removed_since.py").write_text("old")
-    output = install(tmp_path)
+    output = install(root)
     assert "exists: left as it is" in output and env_file.read_text() == secrets
     assert (home / "var" / "conversations.db").read_text() == "kept"
     assert not (home / "scripts" / "removed_since.py").exists()
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
-def test_systemd_accepts_the_installed_units(tmp_path: Path) -> None:
-    install(tmp_path)
+def test_systemd_accepts_the_installed_units(root: Path) -> None:
+    install(root)
     # Pointed at the folder they were installed into, so systemd also finds each ExecStart.
-    checked = tmp_path / "checked"
+    checked = root / "checked"
     checked.mkdir()
-    for unit in (tmp_path / "etc" / "systemd" / "system").iterdir():
+    for unit in (root / "etc" / "systemd" / "system").iterdir():
         (checked / unit.name).write_text(
-            unit.read_text().replace("/srv/clinic", str(tmp_path / "srv" / "clinic"))
+            unit.read_text().replace("/srv/clinic", str(root / "srv" / "clinic"))
         )
     files = sorted(str(p) for p in checked.iterdir())
     verified = subprocess.run(
@@ -302,13 +311,13 @@ done
     reason="needs root and unshare(1) for a private mount namespace",
 )
 def test_the_installed_processes_answer_from_a_read_only_install_writing_only_var(
-    tmp_path: Path,
+    root: Path,
 ) -> None:
     """Without systemd here, a mount namespace stands in for the units' sandbox: each unit's
     command starts its process from the installed copy, and nothing but var/ is written."""
-    install(tmp_path, "/opt/clinic-assistant")
-    installed = tmp_path / "opt" / "clinic-assistant"
-    env_file = tmp_path / "etc" / "clinic-assistant" / "env"
+    install(root, "/opt/clinic-assistant")
+    installed = root / "opt" / "clinic-assistant"
+    env_file = root / "etc" / "clinic-assistant" / "env"
     ports = {
         "rasa_port": processes.free_port(),
         "web_port": processes.free_port(),
@@ -321,13 +330,13 @@ def test_the_installed_processes_answer_from_a_read_only_install_writing_only_va
             f"WEB_PORT={ports['web_port']}\nSTAFF_INBOX_PORT={ports['inbox_port']}\n"
             f"ALERT_SENDER_PORT={ports['alert_port']}\n"
         )
-    journal = tmp_path / "journal"
+    journal = root / "journal"
     journal.mkdir()
     read_only = {str(Path(sys.base_prefix).resolve())}
     read_only |= {
         str((PROJECT_ROOT / name).resolve()) for name in (".venv", "models", "web/node_modules")
     }
-    script = tmp_path / "sandbox.sh"
+    script = root / "sandbox.sh"
     script.write_text(
         SANDBOX.format(
             parent="/opt",
