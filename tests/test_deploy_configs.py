@@ -3,6 +3,7 @@ from the same place (scripts/ops/cluster_configs.py, scripts/ops/nginx_pieces.py
 deploy files are up to date, the YAML ones that carry comments say the same, the Redis
 config runs in the real redis-server, and each webhook's limits reach the chart's Ingress."""
 
+import importlib
 import re
 import subprocess
 import sys
@@ -157,6 +158,18 @@ def ingresses() -> Dict[str, Dict[str, Any]]:
         for i in of_kind(render(VALUES), "Ingress").values()
         if i["spec"]["rules"][0]["host"] == "assistant.clinic.example"
     }
+
+
+def test_every_webhook_channel_of_ours_has_its_own_proxy_location() -> None:
+    """Without one, a channel's webhook falls to the catch-all location: nginx buffers a
+    1 MB body for it instead of the few kB its server reads (channels/request_limits.py)."""
+    channels = set()
+    for path in yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()):
+        module, _, name = path.rpartition(".")
+        if module.startswith("channels.") and module != "channels.socketio":
+            channels.add(getattr(importlib.import_module(module), name).name())
+    assert channels >= {"rest", "twilio", "whatsapp", "twilio_voice", "facebook"}
+    assert channels - {name for name, _, _ in WEBHOOKS} == set()
 
 
 def test_each_webhook_ingress_has_the_limits_of_nginx(ingresses: Dict[str, Dict[str, Any]]) -> None:

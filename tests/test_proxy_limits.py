@@ -59,11 +59,15 @@ def test_nginx_passes_a_message_and_refuses_bodies_over_each_webhooks_limit(
     for path, size in (
         ("/webhooks/rest/webhook", 200_000),
         ("/webhooks/twilio/webhook", 64_000),
+        ("/webhooks/whatsapp/webhook", 64_000),
+        ("/webhooks/twilio_voice/webhook", 64_000),
         ("/webhooks/slack/webhook", 400_000),
         ("/anything", 2_000_000),
     ):
         answer = send(proxy_port, "POST", path, json_headers, b"", length=size, timeout=10)
         assert answer.status == 413 and answer.seconds < 2, (path, answer)
+        # nginx's own refusal: the request never reached a Rasa server.
+        assert b"<center>nginx" in answer.body, (path, answer)
 
 
 def test_nginx_cuts_off_a_trickled_header_and_keeps_answering_patients(proxy_port: int) -> None:

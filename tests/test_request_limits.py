@@ -61,10 +61,11 @@ def timed_say(say: Say, sender: str, message: str = "does it hurt?") -> float:
         ("/webhooks/rest/webhook", JSON, 200_000),
         ("/webhooks/twilio/webhook", FORM, 64_000),
         ("/webhooks/whatsapp/webhook", FORM, 64_000),
+        ("/webhooks/twilio_voice/webhook", FORM, 64_000),
         ("/webhooks/facebook/webhook", JSON, 400_000),
         ("/webhooks/slack/webhook", JSON, 400_000),
     ],
-    ids=["rest", "twilio", "whatsapp", "facebook", "slack"],
+    ids=["rest", "twilio", "whatsapp", "twilio_voice", "facebook", "slack"],
 )
 def test_each_webhook_refuses_a_body_larger_than_its_channel_sends(
     servers: Servers, path: str, headers: Dict[str, str], size: int

@@ -21,12 +21,13 @@ from channels.request_limits import (
 
 # Each webhook's body limit, the same as the Rasa server's own (channels/request_limits.py),
 # and whether it is limited per client address: patients' browsers post to REST, while
-# Twilio, Facebook and Slack post every patient's messages from a few addresses of theirs
-# (and sign them).
+# Twilio (SMS, WhatsApp and the phone line), Facebook and Slack post every patient's
+# messages from a few addresses of theirs (and sign them).
 WEBHOOKS = (
     ("rest", REST_MAX_BYTES, True),
     ("twilio", TWILIO_MAX_BYTES, False),
     ("whatsapp", TWILIO_MAX_BYTES, False),
+    ("twilio_voice", TWILIO_MAX_BYTES, False),
     ("facebook", MESSENGER_MAX_BYTES, False),
     ("slack", SLACK_MAX_BYTES, False),
 )

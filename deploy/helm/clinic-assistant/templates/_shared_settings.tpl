@@ -6,6 +6,7 @@ settings of the cluster's, the host's and Compose's nginx: regenerate rather tha
 rest: {maxBody: 128k, perAddress: true}
 twilio: {maxBody: 32k, perAddress: false}
 whatsapp: {maxBody: 32k, perAddress: false}
+twilio_voice: {maxBody: 32k, perAddress: false}
 facebook: {maxBody: 256k, perAddress: false}
 slack: {maxBody: 256k, perAddress: false}
 {{- end }}
