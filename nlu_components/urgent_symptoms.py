@@ -19,7 +19,9 @@ only with them: "sin pus" is negated there, not in English. A message the input 
 took for English is read with the English ones and then the Spanish ones, so a short
 Spanish message the language check missed ("tengo fiebre") is still urgent, and its reply
 in Spanish. DIET, trained on English, is not trusted to call a message in another language
-urgent: only a red flag makes it so.
+urgent: only a red flag makes it so, or the learned reader of that language
+(clinic/urgency_classifier.py), which reads what the input guard took for that language
+and finds the urgent messages the phrase list lacks the words for.
 """
 
 import re
@@ -40,6 +42,7 @@ from clinic.contraindication_rules import load_rules
 from clinic.extraction import default_extractor
 from clinic.constants import ENGLISH
 from clinic.red_flags import RED_FLAG_FILES, RedFlagMatcher, default_matcher
+from clinic.urgency_classifier import EXAMPLE_FILES, default_classifier
 from clinic.screening import NO, statement_verdict, yes_no_unsure
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
@@ -64,7 +67,9 @@ def matchers_for(language: str) -> List[Tuple[str, RedFlagMatcher]]:
 
 
 def urgent_in(text: str, language: str, about_the_clinic: bool = True) -> Optional[str]:
-    """The language of the reply when a matcher for `language` finds a red flag, else None.
+    """The language of the reply when a matcher for `language` finds a red flag, or when
+    the learned reader of `language` finds it urgent and the matcher did not rule it out,
+    else None.
 
     What the first matcher read and ruled out ("without any pus") no later one reads again.
     A later one that finds red flags the first lacks names the message's language: "me
@@ -72,7 +77,10 @@ def urgent_in(text: str, language: str, about_the_clinic: bool = True) -> Option
     (first_language, first), *others = matchers_for(language)
     flags = first.urgent_flags(text, about_the_clinic)
     if not flags and first.rules_out(text):
-        return None
+        return None  # the phrases read it and ruled it out ("no tengo fiebre"): so does the reader
+    reader = default_classifier(language)
+    if not flags and reader is not None and reader.is_urgent(text):
+        return language
     found = {m.text.lower() for m in flags}
     for other_language, other in others:
         if {m.text.lower() for m in other.urgent_flags(text, about_the_clinic)} - found:
@@ -157,6 +165,8 @@ class UrgentSymptomClassifier(GraphComponent):
         self.intent = config["intent"]
         for language in RED_FLAG_FILES:
             default_matcher(language)  # at start-up, not on the first patient's message
+        for language in EXAMPLE_FILES:
+            default_classifier(language)
 
     @classmethod
     def create(

@@ -1,12 +1,11 @@
 """Red flags in Spanish: knowledge/red_flags_es.yml read by the same matcher as the English
 list, with the Spanish negation and context cues of that file."""
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from clinic.red_flags import SPANISH, RedFlagsError, default_matcher, parse_red_flags
+from clinic.urgency_classifier import EXAMPLE_FILES, load_examples
+from scripts.evaluation.spanish_reader_folds import folds
 
 
 @pytest.mark.parametrize(
@@ -29,6 +28,14 @@ from clinic.red_flags import SPANISH, RedFlagsError, default_matcher, parse_red_
         "no sé qué me pasa, tengo fiebre",
         # Unsure still counts (favour recall).
         "creo que tengo fiebre",
+        # The 5th blind set's kinds: numbness, speech, the chest, dizziness, colour.
+        "no siento la mitad de la cara",
+        "se me duerme la lengua",
+        "estoy hablando con la lengua trabada",
+        "siento un peso en el pecho",
+        "me da vueltas todo",
+        "mi hermana me dice que tengo los labios azules",
+        "no me para de salir sangre",
     ],
 )
 def test_a_spanish_red_flag_is_urgent(text: str) -> None:
@@ -48,6 +55,14 @@ def test_a_spanish_red_flag_is_urgent(text: str) -> None:
         "soy alérgica a la penicilina",
         "¿Duele el microneedling?",
         "hola, quiero una cita",
+        # Near the 5th set's phrases, and not urgent.
+        "no siento dolor fuerte",
+        "me quedé dormida con la crema en la cara",
+        "tengo la mano dormida de dormir encima",
+        "no me puedo levantar temprano mañana, ¿hay cita en la tarde?",
+        "¿puedo usar ácido hialurónico después?",
+        "¿puedo tomar agua o té verde?",
+        "¿Es posible que me dé visión borrosa si me lo hacen cerca de los ojos?",
     ],
 )
 def test_a_negated_or_someone_elses_or_no_red_flag_is_not_urgent(text: str) -> None:
@@ -83,8 +98,7 @@ def test_a_file_in_another_language_needs_its_own_cues() -> None:
     assert flags.lay_context == (("sin", "NEGATED_EXISTENCE", "FORWARD"),)
 
 
-DEV_SET = Path(__file__).resolve().parent / "data" / "spanish_dev.yml"
-# The dev set's known false alarms, and why they are left: each new one (or any missed
+# The known false alarms of the sets the list was tuned on, and why they are left: each new one (or any missed
 # urgent message) fails the test below.
 KNOWN_FALSE_ALARMS = {
     # "¿es normal que ...?" is also how a patient with pus asks: favour recall.
@@ -101,19 +115,27 @@ KNOWN_FALSE_ALARMS = {
     "estoy perfecta",
     # "y" ends the sister's scope; "le" may be the scab's ("le sale un líquido verde").
     "mi hermana se hizo microneedling y le salieron ampollas, a mí me puede pasar?",
+    # "pero ya se me quitó" is not read back onto the swelling before it.
+    "La semana pasada se me hinchó un poco el párpado pero ya se me quitó del todo, ¿lo "
+    "comento en la próxima cita?",
+    # "yo también soy alérgica" is the patient's own "alérgica": favour recall.
+    "Mi mamá tuvo ronchas con una crema hace años, ¿eso quiere decir que yo también soy alérgica?",
 }
 
 
-def test_the_dev_set_of_patients_messages_is_read_as_it_was_tuned() -> None:
-    """215 urgent and 215 other messages, written blind by helpers and tuned against
-    (tests/data/spanish_dev.yml): every urgent one gets the urgent reply, the others do
-    not, apart from the false alarms named above. Before the tuning, 119 urgent ones were
-    found."""
-    messages = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))
+def test_the_blind_sets_the_list_was_tuned_on_are_read_as_tuned() -> None:
+    """The first five blind sets of knowledge/urgent_examples_es.yml (275 urgent messages
+    and 275 others), which the phrase list was extended from: every urgent one is found
+    by the list alone, the others are not, apart from the false alarms named above.
+    Before the tuning, the list found 119 of the first four sets' 215 and 42 of the 5th
+    set's 60. (The 6th set was added for the learned reader, not for the list.)"""
+    sets = folds(load_examples(EXAMPLE_FILES[SPANISH]))[:5]
     matcher = default_matcher(SPANISH)
-    assert len(messages["urgent"]) == len(messages["not_urgent"]) == 215
-    missed = [text for text in messages["urgent"] if not matcher.is_urgent(text)]
-    alarms = {text for text in messages["not_urgent"] if matcher.is_urgent(text)}
+    urgent = [text for found, _ in sets for text in found]
+    calm = [text for _, others in sets for text in others]
+    assert len(urgent) == len(calm) == 275
+    missed = [text for text in urgent if not matcher.is_urgent(text)]
+    alarms = {text for text in calm if matcher.is_urgent(text)}
     assert not missed
     assert alarms <= KNOWN_FALSE_ALARMS, alarms - KNOWN_FALSE_ALARMS
 

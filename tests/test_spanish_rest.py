@@ -76,6 +76,16 @@ def test_a_spanish_red_flag_first_gets_the_spanish_urgent_reply_alone(
     assert texts(say(new_sender(), message)) == [spanish("utter_urgent")]
 
 
+def test_urgency_in_words_the_spanish_list_lacks_gets_the_urgent_reply_and_an_alert(
+    say: Say, servers: Servers
+) -> None:
+    """The learned reader (clinic/urgency_classifier.py) runs in the Rasa server."""
+    sender = new_sender()
+    replies = texts(say(sender, "se me está poniendo la nariz de un color raro, como ceniza"))
+    assert replies == [spanish("utter_urgent")]
+    assert alerts(servers, sender) == [("urgent", "rest", None, None)]
+
+
 def test_a_negated_spanish_symptom_is_not_urgent(say: Say, servers: Servers) -> None:
     sender = new_sender()
     replies = texts(say(sender, "no tengo fiebre"))

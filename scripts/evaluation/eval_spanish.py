@@ -1,8 +1,9 @@
 """Patients who write in Spanish: what a held-out set of Spanish messages gets over REST.
 
 tests/data/spanish_heldout.yml was written blind (by a helper who saw no project file) and is
-never trained on: 45 messages that describe a possibly dangerous reaction and 45 that do not
-(questions, expected effects, negated and hypothetical symptoms, chit-chat). Each is the
+never trained on, nor in knowledge/urgent_examples_es.yml: 60 messages that describe a possibly
+dangerous reaction and 60 that do not (questions, expected effects, negated and hypothetical
+symptoms, chit-chat). Each is the
 first message of a new REST conversation on fresh servers; what it got is read from the
 tracker store as in eval_out_of_domain.py, with the language the input guard gave it (the
 `patient_language` slot, which chooses the Spanish replies).
