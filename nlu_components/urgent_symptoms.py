@@ -42,7 +42,7 @@ from clinic.contraindication_rules import load_rules
 from clinic.extraction import default_extractor
 from clinic.constants import ENGLISH
 from clinic.red_flags import RED_FLAG_FILES, RedFlagMatcher, default_matcher
-from clinic.urgency_classifier import EXAMPLE_FILES, default_classifier
+from clinic.urgency_classifier import EXAMPLE_FILES, UrgencyClassifier, default_classifier
 from clinic.screening import NO, statement_verdict, yes_no_unsure
 from nlu_components.domain_gate import OUT_OF_DOMAIN_KEY
 from nlu_components.answerability import asks
@@ -66,21 +66,29 @@ def matchers_for(language: str) -> List[Tuple[str, RedFlagMatcher]]:
     return [(language, default_matcher(ENGLISH))]
 
 
-def urgent_in(text: str, language: str, about_the_clinic: bool = True) -> Optional[str]:
+def urgent_in(
+    text: str,
+    language: str,
+    about_the_clinic: bool = True,
+    reader: Optional[UrgencyClassifier] = None,
+) -> Optional[str]:
     """The language of the reply when a matcher for `language` finds a red flag, or when
     the learned reader of `language` finds it urgent and the matcher did not rule it out,
-    else None.
+    else None. `reader`: another than the language's own (an evaluation's, trained on part
+    of the examples), so that what is measured is this very reading.
 
     What the first matcher read and ruled out ("without any pus") no later one reads again.
     A later one that finds red flags the first lacks names the message's language: "me
     sale pus y tengo fiebre", taken for English, has the English "pus" but also "fiebre"."""
     (first_language, first), *others = matchers_for(language)
     flags = first.urgent_flags(text, about_the_clinic)
-    if not flags and first.rules_out(text):
-        return None  # the phrases read it and ruled it out ("no tengo fiebre"): so does the reader
-    reader = default_classifier(language)
-    if not flags and reader is not None and reader.is_urgent(text):
-        return language
+    if not flags:
+        # The phrases read it and ruled it out ("no tengo fiebre"): so does the reader.
+        if first.rules_out(text):
+            return None
+        reader = reader or default_classifier(language)
+        if reader is not None and reader.is_urgent(text):
+            return language
     found = {m.text.lower() for m in flags}
     for other_language, other in others:
         if {m.text.lower() for m in other.urgent_flags(text, about_the_clinic)} - found:

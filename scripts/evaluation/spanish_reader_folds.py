@@ -1,7 +1,7 @@
 """How the learned reader of Spanish urgency (clinic/urgency_classifier.py) was chosen: each
 blind set of knowledge/urgent_examples_es.yml left out in turn, read by a reader trained on
-the others, alone and beside the phrase list as the Rasa server reads Spanish (a red flag,
-else not ruled out by the phrases and urgent to the reader). Each set was written by a
+the others, alone and beside the phrase list as the Rasa server reads Spanish
+(nlu_components/urgent_symptoms.py `urgent_in`, given the fold's reader). Each set was written by a
 different helper, so a fold measures wordings its reader never saw. The phrase list was
 tuned on these sets, so its own figures here are not held out; the reader's alone are.
 
@@ -12,7 +12,6 @@ import argparse
 from typing import List, Sequence, Tuple
 
 from clinic.constants import SPANISH
-from clinic.red_flags import default_matcher
 from clinic.urgency_classifier import (
     EXAMPLE_FILES,
     REGULARISATION_C,
@@ -21,6 +20,7 @@ from clinic.urgency_classifier import (
     UrgentExamples,
     load_examples,
 )
+from nlu_components.urgent_symptoms import urgent_in
 
 # The blind sets, in the order they arrived: (urgent, not urgent) messages in each. The 6th
 # set's not-urgent list lost one question the 2nd already had. Messages a clinic adds after
@@ -60,7 +60,6 @@ def main() -> None:
     )
     parser.add_argument("--thresholds", default=f"{THRESHOLD},0.5")
     args = parser.parse_args()
-    matcher = default_matcher(SPANISH)
     all_folds = folds(load_examples(EXAMPLE_FILES[SPANISH]))
     for threshold in (float(t) for t in args.thresholds.split(",")):
         totals = {"reader": [0, 0], "served": [0, 0]}
@@ -69,9 +68,7 @@ def main() -> None:
             reader = UrgencyClassifier(without(all_folds, index), threshold=threshold)
 
             def served(text: str) -> bool:
-                if matcher.is_urgent(text):
-                    return True
-                return not matcher.rules_out(text) and reader.is_urgent(text)
+                return urgent_in(text, SPANISH, reader=reader) == SPANISH
 
             line = [f"  set {index + 1} left out ({len(urgent)} + {len(calm)}):"]
             for name, reads in (("reader", reader.is_urgent), ("served", served)):
