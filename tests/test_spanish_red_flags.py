@@ -98,8 +98,8 @@ def test_a_file_in_another_language_needs_its_own_cues() -> None:
     assert flags.lay_context == (("sin", "NEGATED_EXISTENCE", "FORWARD"),)
 
 
-# The known false alarms of the sets the list was tuned on, and why they are left: each new one (or any missed
-# urgent message) fails the test below.
+# The known false alarms of the sets the list was tuned on, and why they are left: each new
+# one (or any missed urgent message) fails the test below.
 KNOWN_FALSE_ALARMS = {
     # "¿es normal que ...?" is also how a patient with pus asks: favour recall.
     "¿es normal que salga pus después? pregunto por si acaso",
